@@ -1,0 +1,97 @@
+//! Fault injection for tests, in the local stack only (never in deployed code paths).
+//!
+//! `POST /_local/faults {"function", "campaignId", "times", "operation"?, "table"?, "error"?}`
+//! arms a rule: the next `times` invocations of `function` for that campaign get a DynamoDB
+//! client whose endpoint is this gateway's `/_local/ddb/{rule}` proxy. The proxy answers the
+//! matching requests (`operation` like `PutItem`, `table`; all when omitted) with a real
+//! DynamoDB error body (`ThrottlingException` or `InternalServerError`) and forwards the rest
+//! to moto, so the handler sees exactly what the SDK reports for such a failure.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultRule {
+    pub function: String,
+    pub campaign_id: Uuid,
+    pub times: u32,
+    pub operation: Option<String>,
+    pub table: Option<String>,
+    #[serde(default = "default_error")]
+    pub error: String,
+}
+
+fn default_error() -> String {
+    "throttle".into()
+}
+
+#[derive(Default, Clone)]
+pub struct Faults {
+    inner: Arc<Mutex<FaultState>>,
+}
+
+#[derive(Default)]
+struct FaultState {
+    next_id: u64,
+    armed: HashMap<u64, FaultRule>,
+    /// Rules by id, kept after they are used up so in-flight invocations still fail.
+    all: HashMap<u64, FaultRule>,
+}
+
+impl Faults {
+    pub fn arm(&self, rule: FaultRule) -> u64 {
+        let mut s = self.inner.lock().expect("faults lock");
+        s.next_id += 1;
+        let id = s.next_id;
+        s.all.insert(id, rule.clone());
+        s.armed.insert(id, rule);
+        id
+    }
+
+    pub fn clear(&self) {
+        let mut s = self.inner.lock().expect("faults lock");
+        s.armed.clear();
+    }
+
+    /// Takes one invocation of an armed rule for this function and campaign.
+    pub fn take(&self, function: &str, campaign_id: Uuid) -> Option<u64> {
+        let mut s = self.inner.lock().expect("faults lock");
+        let id = *s.armed.iter().find(|(_, r)| r.function == function && r.campaign_id == campaign_id)?.0;
+        let rule = s.armed.get_mut(&id)?;
+        rule.times = rule.times.saturating_sub(1);
+        if rule.times == 0 {
+            s.armed.remove(&id);
+        }
+        Some(id)
+    }
+
+    /// The error to answer for a proxied request, or `None` to forward it.
+    pub fn error_for(&self, rule_id: u64, target: &str, body: &[u8]) -> Option<(u16, String)> {
+        let s = self.inner.lock().expect("faults lock");
+        let rule = s.all.get(&rule_id)?;
+        let operation = target.rsplit('.').next().unwrap_or_default();
+        if rule.operation.as_deref().is_some_and(|op| op != operation) {
+            return None;
+        }
+        if let Some(table) = &rule.table {
+            let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+            if value["TableName"].as_str() != Some(table.as_str()) {
+                return None;
+            }
+        }
+        Some(match rule.error.as_str() {
+            "internal" => (
+                500,
+                r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}"#.into(),
+            ),
+            _ => (
+                400,
+                r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"injected fault"}"#.into(),
+            ),
+        })
+    }
+}

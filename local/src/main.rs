@@ -1,0 +1,188 @@
+//! The local stack's gateway: hosts the Lambda handlers in-process against moto.
+//!
+//! - HTTP API on `LOCAL_HTTP_PORT` (3000): API Gateway HTTP API + JWT authorizer → `api`.
+//! - Event-source pollers: SQS queues → their functions, the campaigns stream → its consumers.
+//! - On start, creates the tables and queues of `infra/resources.json` on moto.
+//!
+//! Endpoints come from `AWS_ENDPOINT_URL`; nothing in the handlers knows it runs locally.
+
+mod auth;
+mod faults;
+mod http_api;
+mod pollers;
+mod resources;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use campaign_shared::{AppState, Settings};
+use futures_util::FutureExt;
+use lambda_runtime::{Context, LambdaEvent};
+
+use crate::pollers::{SqsHandler, SqsMapping, StreamConsumer, StreamHandler};
+
+#[derive(Clone)]
+pub struct Gateway {
+    pub state: AppState,
+    pub sdk: aws_config::SdkConfig,
+    pub jwt: auth::Jwt,
+    pub faults: faults::Faults,
+    pub http: reqwest::Client,
+    pub moto_endpoint: String,
+    pub self_url: String,
+}
+
+impl Gateway {
+    /// The state of a faulted invocation: DynamoDB through this gateway's fault proxy, with SDK
+    /// retries off so each injected error reaches the handler.
+    pub fn faulty_state(&self, rule: u64) -> AppState {
+        let config = aws_sdk_dynamodb::config::Builder::from(&self.sdk)
+            .endpoint_url(format!("{}/_local/ddb/{rule}", self.self_url))
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+            .build();
+        AppState { ddb: aws_sdk_dynamodb::Client::from_conf(config), ..self.state.clone() }
+    }
+}
+
+fn env(name: &str, default: &str) -> String {
+    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+}
+
+fn sqs_handler(dir: &str) -> Option<SqsHandler> {
+    fn wrap<F, Fut>(f: F) -> SqsHandler
+    where
+        F: Fn(AppState, LambdaEvent<aws_lambda_events::sqs::SqsEvent>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<aws_lambda_events::sqs::SqsBatchResponse, lambda_runtime::Error>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        Arc::new(move |state, event| {
+            let f = f.clone();
+            async move { f(state, LambdaEvent::new(event, Context::default())).await.map_err(|e| e.to_string()) }.boxed()
+        })
+    }
+    Some(match dir {
+        "autostart-worker" => wrap(|s, e| async move { autostart_worker::handler(&s, e).await }),
+        "autostart-dlq" => wrap(|s, e| async move { autostart_dlq::handler(&s, e).await }),
+        "phase-worker" => wrap(|s, e| async move { phase_worker::handler(&s, e).await }),
+        "phase-dlq" => wrap(|s, e| async move { phase_dlq::handler(&s, e).await }),
+        _ => return None,
+    })
+}
+
+fn stream_handler(dir: &str) -> Option<StreamHandler> {
+    fn wrap<F, Fut>(f: F) -> StreamHandler
+    where
+        F: Fn(AppState, LambdaEvent<aws_lambda_events::dynamodb::Event>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<aws_lambda_events::streams::DynamoDbEventResponse, lambda_runtime::Error>>
+            + Send
+            + 'static,
+    {
+        let f = Arc::new(f);
+        Arc::new(move |state, event| {
+            let f = f.clone();
+            async move { f(state, LambdaEvent::new(event, Context::default())).await.map_err(|e| e.to_string()) }.boxed()
+        })
+    }
+    Some(match dir {
+        "phase-dispatcher" => wrap(|s, e| async move { phase_dispatcher::handler(&s, e).await }),
+        _ => return None,
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    campaign_shared::telemetry::init_tracing();
+    let bind = env("LOCAL_BIND", "127.0.0.1");
+    let http_port: u16 = env("LOCAL_HTTP_PORT", "3000").parse()?;
+    let moto_endpoint = env("AWS_ENDPOINT_URL", "http://127.0.0.1:4566");
+    let sdk = campaign_shared::config::load_sdk_config().await;
+    let bootstrap = AppState::new(&sdk, Settings::from_env());
+    let res = resources::Resources::load();
+
+    let mut tries = 0;
+    while let Err(e) = resources::create_all(&bootstrap.ddb, &bootstrap.sqs, &res).await {
+        tries += 1;
+        if tries > 60 {
+            return Err(format!("could not create the resources on {moto_endpoint}: {e}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    let queue_url = |name: &str| {
+        let sqs = bootstrap.sqs.clone();
+        let name = name.to_string();
+        async move {
+            let url = sqs.get_queue_url().queue_name(&name).send().await.map_err(|e| format!("{name}: {e:?}"))?.queue_url.unwrap_or_default();
+            let arn = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .map_err(|e| format!("{name}: {e:?}"))?
+                .attributes
+                .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+                .unwrap_or_default();
+            Ok::<_, String>((url, arn))
+        }
+    };
+    let mut settings = Settings::from_env();
+    settings.autostart_queue_url = queue_url(res.queue_name("AutoStartQueue").unwrap_or_default()).await?.0;
+    settings.phase_work_queue_url = queue_url(res.queue_name("PhaseWorkQueue").unwrap_or_default()).await?.0;
+    if let Some(q) = res.queues.iter().find(|q| q.logical_id == "AutoStartQueue")
+        && let Some(dl) = &q.dead_letter
+    {
+        settings.autostart_max_receive_count = dl.max_receive_count;
+    }
+    let campaigns_table = settings.campaigns_table.clone();
+    let gw = Gateway {
+        state: AppState::new(&sdk, settings),
+        sdk: sdk.clone(),
+        jwt: auth::Jwt::new(&env("LOCAL_JWT_SECRET", "local-dev-secret")),
+        faults: faults::Faults::default(),
+        http: reqwest::Client::new(),
+        moto_endpoint: moto_endpoint.clone(),
+        self_url: format!("http://{bind}:{http_port}"),
+    };
+
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+    let concurrency: usize = env("LOCAL_POLLERS_PER_QUEUE", "2").parse().unwrap_or(2);
+    for f in &res.functions {
+        match f.trigger.as_str() {
+            "sqs" => {
+                let Some(handler) = sqs_handler(&f.dir) else {
+                    return Err(format!("no local handler is wired for SQS function {}", f.dir).into());
+                };
+                let (url, arn) = queue_url(res.queue_name(f.source.as_deref().unwrap_or_default()).unwrap_or_default()).await?;
+                let mapping = Arc::new(SqsMapping { function: f.dir.clone(), queue_url: url, queue_arn: arn, batch_size: f.batch_size.unwrap_or(10), handler });
+                for _ in 0..concurrency {
+                    tokio::spawn(pollers::run_sqs(gw.clone(), mapping.clone()));
+                }
+            }
+            "stream" => {
+                let Some(handler) = stream_handler(&f.dir) else {
+                    tracing::warn!(function = %f.dir, "no local handler wired for this stream consumer yet");
+                    continue;
+                };
+                let consumer = Arc::new(StreamConsumer {
+                    function: f.dir.clone(),
+                    batch_size: f.batch_size.unwrap_or(100),
+                    maximum_retry_attempts: f.maximum_retry_attempts.unwrap_or(10),
+                    handler,
+                });
+                tokio::spawn(pollers::run_stream(gw.clone(), streams.clone(), campaigns_table.clone(), consumer));
+            }
+            _ => {}
+        }
+    }
+
+    let listener = tokio::net::TcpListener::bind((bind.as_str(), http_port)).await?;
+    tracing::info!(url = %gw.self_url, moto = %moto_endpoint, "local gateway ready");
+    axum::serve(listener, http_api::router(gw.clone()))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

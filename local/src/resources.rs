@@ -1,0 +1,175 @@
+//! Creates the tables and queues of `infra/resources.json` on moto (the same definition the SAM
+//! template is checked against), idempotently.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde::Deserialize;
+
+pub const RESOURCES_JSON: &str = include_str!("../../infra/resources.json");
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resources {
+    pub tables: Vec<Table>,
+    pub queues: Vec<QueueDef>,
+    pub functions: Vec<FunctionDef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Key {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gsi {
+    pub name: String,
+    pub hash_key: Key,
+    pub range_key: Option<Key>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Table {
+    pub name: String,
+    pub hash_key: Key,
+    pub range_key: Option<Key>,
+    pub stream: Option<String>,
+    #[serde(default)]
+    pub gsis: Vec<Gsi>,
+    pub ttl_attribute: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetter {
+    pub logical_id: String,
+    pub name: String,
+    pub max_receive_count: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueDef {
+    pub logical_id: String,
+    pub name: String,
+    pub visibility_timeout_seconds: u32,
+    pub dead_letter: Option<DeadLetter>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionDef {
+    pub dir: String,
+    pub trigger: String,
+    pub source: Option<String>,
+    pub batch_size: Option<i32>,
+    pub maximum_retry_attempts: Option<u32>,
+}
+
+impl Resources {
+    pub fn load() -> Self {
+        serde_json::from_str(RESOURCES_JSON).expect("infra/resources.json is valid")
+    }
+
+    /// The queue name behind a logical id (a queue or a dead-letter queue).
+    pub fn queue_name(&self, logical_id: &str) -> Option<&str> {
+        self.queues.iter().find_map(|q| match &q.dead_letter {
+            _ if q.logical_id == logical_id => Some(q.name.as_str()),
+            Some(dl) if dl.logical_id == logical_id => Some(dl.name.as_str()),
+            _ => None,
+        })
+    }
+}
+
+fn attr(key: &Key) -> AttributeDefinition {
+    let kind = match key.kind.as_str() {
+        "N" => ScalarAttributeType::N,
+        "B" => ScalarAttributeType::B,
+        _ => ScalarAttributeType::S,
+    };
+    AttributeDefinition::builder().attribute_name(&key.name).attribute_type(kind).build().expect("attribute")
+}
+
+fn schema(hash: &Key, range: Option<&Key>) -> Vec<KeySchemaElement> {
+    let mut out = vec![KeySchemaElement::builder().attribute_name(&hash.name).key_type(KeyType::Hash).build().expect("key")];
+    if let Some(r) = range {
+        out.push(KeySchemaElement::builder().attribute_name(&r.name).key_type(KeyType::Range).build().expect("key"));
+    }
+    out
+}
+
+pub async fn create_all(ddb: &aws_sdk_dynamodb::Client, sqs: &aws_sdk_sqs::Client, res: &Resources) -> Result<(), String> {
+    let existing = ddb.list_tables().send().await.map_err(|e| format!("list tables: {e:?}"))?.table_names.unwrap_or_default();
+    for t in &res.tables {
+        if existing.contains(&t.name) {
+            continue;
+        }
+        let mut defs = vec![attr(&t.hash_key)];
+        defs.extend(t.range_key.iter().map(attr));
+        let mut req = ddb
+            .create_table()
+            .table_name(&t.name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_key_schema(Some(schema(&t.hash_key, t.range_key.as_ref())));
+        for g in &t.gsis {
+            for k in std::iter::once(&g.hash_key).chain(g.range_key.iter()) {
+                if !defs.iter().any(|d| d.attribute_name() == k.name) {
+                    defs.push(attr(k));
+                }
+            }
+            req = req.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(&g.name)
+                    .set_key_schema(Some(schema(&g.hash_key, g.range_key.as_ref())))
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .expect("gsi"),
+            );
+        }
+        if let Some(view) = &t.stream {
+            req = req.stream_specification(
+                StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::from(view.as_str())).build().expect("stream"),
+            );
+        }
+        req.set_attribute_definitions(Some(defs)).send().await.map_err(|e| format!("create table {}: {e:?}", t.name))?;
+        if let Some(ttl) = &t.ttl_attribute {
+            ddb.update_time_to_live()
+                .table_name(&t.name)
+                .time_to_live_specification(TimeToLiveSpecification::builder().enabled(true).attribute_name(ttl).build().expect("ttl"))
+                .send()
+                .await
+                .map_err(|e| format!("ttl {}: {e:?}", t.name))?;
+        }
+    }
+    for q in &res.queues {
+        let mut dlq_arn = None;
+        if let Some(dl) = &q.dead_letter {
+            let url = sqs.create_queue().queue_name(&dl.name).send().await.map_err(|e| format!("create queue {}: {e:?}", dl.name))?.queue_url.unwrap_or_default();
+            let attrs = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .map_err(|e| format!("queue arn: {e:?}"))?;
+            dlq_arn = attrs.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned());
+        }
+        let mut req = sqs
+            .create_queue()
+            .queue_name(&q.name)
+            .attributes(QueueAttributeName::VisibilityTimeout, q.visibility_timeout_seconds.to_string());
+        if let (Some(dl), Some(arn)) = (&q.dead_letter, dlq_arn) {
+            let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": dl.max_receive_count}).to_string();
+            req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
+        }
+        req.send().await.map_err(|e| format!("create queue {}: {e:?}", q.name))?;
+    }
+    Ok(())
+}

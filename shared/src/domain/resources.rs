@@ -1,0 +1,152 @@
+//! Personas and proxies: the resources a campaign references.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::FieldProblem;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonaKind {
+    Dns,
+    Http,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Persona {
+    pub id: Uuid,
+    pub owner_id: String,
+    pub name: String,
+    pub kind: PersonaKind,
+    pub enabled: bool,
+    pub config: serde_json::Map<String, serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Proxy {
+    pub id: Uuid,
+    pub owner_id: String,
+    pub address: String,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the API shows of a stored resource: everything but the owner.
+pub trait OwnedResource: Serialize + serde::de::DeserializeOwned + Send + Sync + 'static {
+    const KIND: &'static str;
+    fn id(&self) -> Uuid;
+    fn enabled(&self) -> bool;
+    fn to_api(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("ownerId");
+        }
+        v
+    }
+}
+
+impl OwnedResource for Persona {
+    const KIND: &'static str = "persona";
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+}
+
+impl OwnedResource for Proxy {
+    const KIND: &'static str = "proxy";
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+}
+
+pub const MAX_NAME_LEN: usize = 120;
+const MAX_PERSONA_CONFIG_BYTES: usize = 16 * 1024;
+
+pub fn validate_name(field: &str, name: Option<&str>, problems: &mut Vec<FieldProblem>) {
+    match name {
+        None => problems.push(FieldProblem::new(field, "is required")),
+        Some(n) if n.trim().is_empty() || n.chars().count() > MAX_NAME_LEN => {
+            problems.push(FieldProblem::new(field, format!("must be 1 to {MAX_NAME_LEN} characters")))
+        }
+        Some(_) => {}
+    }
+}
+
+pub fn validate_persona_config(config: &serde_json::Map<String, serde_json::Value>, problems: &mut Vec<FieldProblem>) {
+    let size = serde_json::to_vec(config).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > MAX_PERSONA_CONFIG_BYTES {
+        problems.push(FieldProblem::new("config", format!("must be at most {MAX_PERSONA_CONFIG_BYTES} bytes of JSON")));
+    }
+}
+
+/// `http://host:port` or `socks5://host:port`, host a DNS name or IPv4 address, port 1–65535.
+pub fn validate_proxy_address(address: Option<&str>, problems: &mut Vec<FieldProblem>) {
+    let Some(address) = address else {
+        problems.push(FieldProblem::new("address", "is required"));
+        return;
+    };
+    let ok = address
+        .strip_prefix("http://")
+        .or_else(|| address.strip_prefix("socks5://"))
+        .and_then(|rest| rest.rsplit_once(':'))
+        .is_some_and(|(host, port)| {
+            let host_ok = !host.is_empty()
+                && host.len() <= 253
+                && host.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                });
+            let port_ok = port.chars().all(|c| c.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0);
+            host_ok && port_ok
+        });
+    if !ok {
+        problems.push(FieldProblem::new("address", "must be http://host:port or socks5://host:port"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(addr: &str) -> bool {
+        let mut p = Vec::new();
+        validate_proxy_address(Some(addr), &mut p);
+        p.is_empty()
+    }
+
+    #[test]
+    fn proxy_addresses() {
+        assert!(check("http://127.0.0.1:8080"));
+        assert!(check("socks5://proxy.example.com:1080"));
+        for bad in ["ftp://x:1", "http://x", "http://:80", "http://x:0", "http://x:70000", "http://a b:80", "http://x:80/path"] {
+            assert!(!check(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names() {
+        let mut p = Vec::new();
+        validate_name("name", Some(""), &mut p);
+        validate_name("name", Some(&"x".repeat(121)), &mut p);
+        validate_name("name", None, &mut p);
+        assert_eq!(p.len(), 3);
+        let mut ok = Vec::new();
+        validate_name("name", Some("Shoes Q4"), &mut ok);
+        assert!(ok.is_empty());
+    }
+}

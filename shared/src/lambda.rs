@@ -1,0 +1,179 @@
+//! Event-source glue shared by the worker functions: SQS batches with partial batch responses,
+//! DynamoDB stream batches with the first failed sequence number, each record in its own span,
+//! panics caught per record.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use futures_util::FutureExt;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::adapters::queue::CORRELATION_ATTRIBUTE;
+use crate::domain::Campaign;
+use crate::error::AppError;
+
+/// What a handler gets to know about the SQS message besides its body.
+#[derive(Debug, Clone)]
+pub struct MessageMeta {
+    pub message_id: String,
+    pub receipt_handle: String,
+    /// `ApproximateReceiveCount`: 1 on the first delivery.
+    pub receive_count: u32,
+    pub correlation_id: String,
+}
+
+impl MessageMeta {
+    pub fn of(message: &SqsMessage) -> Self {
+        Self {
+            message_id: message.message_id.clone().unwrap_or_default(),
+            receipt_handle: message.receipt_handle.clone().unwrap_or_default(),
+            receive_count: message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1),
+            correlation_id: message
+                .message_attributes
+                .get(CORRELATION_ATTRIBUTE)
+                .and_then(|a| a.string_value.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Runs `handler` on every message of the batch concurrently and reports the failed ones
+/// (`Err`, an unparseable body, or a panic) as batch item failures, so only they are retried.
+pub async fn sqs_batch<T, F, Fut>(event: SqsEvent, handler: F) -> SqsBatchResponse
+where
+    T: DeserializeOwned,
+    F: Fn(T, MessageMeta) -> Fut,
+    Fut: Future<Output = Result<(), AppError>>,
+{
+    let handler = &handler;
+    let runs = event.records.into_iter().map(|message| async move {
+        let meta = MessageMeta::of(&message);
+        let span = tracing::info_span!(
+            "message",
+            messageId = %meta.message_id,
+            correlationId = %meta.correlation_id,
+            receiveCount = meta.receive_count,
+        );
+        let id = meta.message_id.clone();
+        let work = async move {
+            let body: T = serde_json::from_str(message.body.as_deref().unwrap_or_default())
+                .map_err(|e| AppError::bad_request(format!("unreadable message body: {e}"), None))?;
+            handler(body, meta).await
+        };
+        let result = AssertUnwindSafe(work.instrument(span.clone())).catch_unwind().await;
+        let _enter = span.enter();
+        match result {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, code = e.code(), "message failed; it will be retried");
+                Some(id)
+            }
+            Err(_) => {
+                tracing::error!("handler panicked; the message will be retried");
+                Some(id)
+            }
+        }
+    });
+    let failed = futures_util::future::join_all(runs).await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .flatten()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    response
+}
+
+/// A campaign change read from a stream record.
+#[derive(Debug, Clone)]
+pub struct CampaignChange {
+    pub event_name: String,
+    pub old: Option<Campaign>,
+    pub new: Option<Campaign>,
+    pub sequence_number: Option<String>,
+    pub approximate_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl CampaignChange {
+    pub fn from_record(record: &EventRecord) -> Result<Self, AppError> {
+        let image = |item: &serde_dynamo::Item| -> Result<Option<Campaign>, AppError> {
+            if item.is_empty() { Ok(None) } else { Ok(Some(serde_dynamo::from_item(item.clone())?)) }
+        };
+        Ok(Self {
+            event_name: record.event_name.clone(),
+            old: image(&record.change.old_image)?,
+            new: image(&record.change.new_image)?,
+            sequence_number: record.change.sequence_number.clone(),
+            approximate_at: record.change.approximate_creation_date_time,
+        })
+    }
+
+    pub fn campaign_id(&self) -> Option<uuid::Uuid> {
+        self.new.as_ref().or(self.old.as_ref()).map(|c| c.id)
+    }
+
+    pub fn correlation_id(&self) -> &str {
+        self.new.as_ref().or(self.old.as_ref()).map(|c| c.correlation_id.as_str()).unwrap_or_default()
+    }
+}
+
+/// Runs `handler` on the records in order and stops at the first failure, reporting its
+/// sequence number: the event source retries from there, so order per item is kept and nothing
+/// after the failure is skipped. An unreadable record is logged and skipped (retrying cannot fix
+/// it; the on-failure destination is for records that keep failing).
+pub async fn stream_batch<F, Fut>(event: StreamEvent, handler: F) -> DynamoDbEventResponse
+where
+    F: Fn(CampaignChange) -> Fut,
+    Fut: Future<Output = Result<(), AppError>>,
+{
+    let mut response = DynamoDbEventResponse::default();
+    for record in &event.records {
+        let change = match CampaignChange::from_record(record) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, eventId = %record.event_id, "unreadable stream record skipped");
+                continue;
+            }
+        };
+        let span = tracing::info_span!(
+            "record",
+            campaignId = %change.campaign_id().map(|id| id.to_string()).unwrap_or_default(),
+            correlationId = %change.correlation_id(),
+            eventName = %change.event_name,
+        );
+        let sequence = change.sequence_number.clone();
+        let result = AssertUnwindSafe(handler(change).instrument(span.clone())).catch_unwind().await;
+        let failed = match result {
+            Ok(Ok(())) => false,
+            Ok(Err(e)) => {
+                let _e = span.enter();
+                tracing::warn!(error = %e, "stream record failed; retrying from here");
+                true
+            }
+            Err(_) => {
+                let _e = span.enter();
+                tracing::error!("stream handler panicked; retrying from here");
+                true
+            }
+        };
+        if failed {
+            let mut f = DynamoDbBatchItemFailure::default();
+            f.item_identifier = sequence;
+            response.batch_item_failures.push(f);
+            break;
+        }
+    }
+    response
+}
