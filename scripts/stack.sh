@@ -16,7 +16,7 @@ start() {
   (cd "$ROOT" && cargo build --quiet --profile "$PROFILE" -p local-gateway)
   if ! curl -s -o /dev/null --max-time 1 "$AWS_ENDPOINT_URL/moto-api/"; then
     log "starting moto on $AWS_ENDPOINT_URL"
-    start_bg moto "$VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT"
+    start_bg moto "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT"
     wait_for "$AWS_ENDPOINT_URL/moto-api/" 60
   fi
   log "starting the local gateway on $CAMPAIGN_API_URL"

@@ -179,6 +179,10 @@ async fn route(state: &AppState, req: &Request, correlation: &str) -> Result<Res
     let path = req.uri().path().to_string();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let method = req.method().clone();
+    if method == Method::OPTIONS {
+        // CORS preflight (API Gateway answers it when CORS is configured; this is the fallback).
+        return Ok(empty(StatusCode::NO_CONTENT));
+    }
     if segments == ["health"] {
         return match method {
             Method::GET => Ok(json_response(200, &json!({"status": "ok"}))),

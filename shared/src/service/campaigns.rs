@@ -169,30 +169,52 @@ async fn check_references<T: OwnedResource>(
     Ok(())
 }
 
-/// Validates a config input into a config; `base` supplies the parts the input leaves out.
+/// A validated `PUT …/config` (or create) body: the parts to replace.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigPatch {
+    pub discovery: Option<crate::domain::DiscoveryConfig>,
+    pub persona_ids: Option<Vec<Uuid>>,
+    pub proxy_ids: Option<Vec<Uuid>>,
+}
+
+impl ConfigPatch {
+    pub fn apply(&self, config: &mut CampaignConfig) {
+        if let Some(d) = &self.discovery {
+            config.discovery = Some(d.clone());
+        }
+        if let Some(ids) = &self.persona_ids {
+            config.persona_ids = ids.clone();
+        }
+        if let Some(ids) = &self.proxy_ids {
+            config.proxy_ids = ids.clone();
+        }
+    }
+}
+
+/// Validates a config input: every problem of the discovery part, and references that do not
+/// exist for this owner.
 async fn validate_config(
     state: &AppState,
     owner: &str,
     input: ConfigInput,
-    base: CampaignConfig,
     problems: &mut Vec<FieldProblem>,
-) -> Result<CampaignConfig, AppError> {
-    let mut config = base;
+) -> Result<ConfigPatch, AppError> {
+    let mut patch = ConfigPatch::default();
     if let Some(discovery) = input.discovery {
         match discovery.validate("config.discovery") {
-            Ok(d) => config.discovery = Some(d),
+            Ok(d) => patch.discovery = Some(d),
             Err(p) => problems.extend(p),
         }
     }
     if let Some(ids) = input.persona_ids {
         check_references::<Persona>(state.personas(), owner, "config.personaIds", &ids, false, problems).await?;
-        config.persona_ids = ids;
+        patch.persona_ids = Some(ids);
     }
     if let Some(ids) = input.proxy_ids {
         check_references::<Proxy>(state.proxies(), owner, "config.proxyIds", &ids, false, problems).await?;
-        config.proxy_ids = ids;
+        patch.proxy_ids = Some(ids);
     }
-    Ok(config)
+    Ok(patch)
 }
 
 /// Pre-start validation of a phase: the configuration it needs is present and valid, and every
@@ -227,12 +249,12 @@ pub async fn pre_start_validation(state: &AppState, campaign: &Campaign, phase: 
 pub async fn create(state: &AppState, caller: &Caller, input: CreateCampaignInput) -> Result<Campaign, AppError> {
     let mut problems = Vec::new();
     crate::domain::resources::validate_name("name", input.name.as_deref(), &mut problems);
-    let config =
-        validate_config(state, &caller.owner, input.config.unwrap_or_default(), CampaignConfig::default(), &mut problems)
-            .await?;
+    let patch = validate_config(state, &caller.owner, input.config.unwrap_or_default(), &mut problems).await?;
     if !problems.is_empty() {
         return Err(AppError::invalid_config(problems));
     }
+    let mut config = CampaignConfig::default();
+    patch.apply(&mut config);
     let name = input.name.unwrap_or_default().trim().to_string();
     let mode = input.mode.unwrap_or(Mode::StepByStep);
     let campaign = Campaign::new(&caller.owner, name, mode, config, caller.correlation_id.clone(), now_millis());
@@ -310,18 +332,21 @@ pub async fn change_mode(state: &AppState, caller: &Caller, id: Uuid, mode: Mode
     }
 }
 
-/// `PUT /campaigns/{id}/config`.
+/// `PUT /campaigns/{id}/config`: validated first, then applied to whatever version is current
+/// (or only to the `If-Match` version).
 pub async fn replace_config(state: &AppState, caller: &Caller, id: Uuid, input: ConfigInput, if_match: Option<u64>) -> Result<Campaign, AppError> {
     let current = state.campaigns().get_owned(id, &caller.owner).await?;
     check_if_match(if_match, &current)?;
     let mut problems = Vec::new();
-    let config = validate_config(state, &caller.owner, input, current.config.clone(), &mut problems).await?;
+    let patch = validate_config(state, &caller.owner, input, &mut problems).await?;
     if !problems.is_empty() {
         return Err(AppError::invalid_config(problems));
     }
     let (campaign, ()) = mutate(state, id, Some(&caller.owner), |c: &mut Campaign| {
-        check_if_match(if_match.or(Some(current.version)), c)?;
-        c.replace_config(config.clone(), now_millis())
+        check_if_match(if_match, c)?;
+        let mut config = c.config.clone();
+        patch.apply(&mut config);
+        c.replace_config(config, now_millis())
     })
     .await?;
     Ok(campaign)

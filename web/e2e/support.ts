@@ -1,0 +1,245 @@
+import { expect, type APIRequestContext, type Page, type TestInfo } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const API = (process.env.CAMPAIGN_API_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
+export const WS = (process.env.CAMPAIGN_WS_URL ?? 'ws://127.0.0.1:3001').replace(/\/+$/, '');
+export const WS_HOST = new URL(WS).host;
+
+export const TOAST = {
+  created: 'Campaign Created Successfully',
+  started: 'Campaign Created & Started',
+  autoStartFailed: 'Campaign created successfully, but auto-start failed. You can start manually.',
+};
+
+export const CAMPAIGN_URL = /#\/campaigns\/([0-9a-f-]{36})$/i;
+
+/** A user of its own per test, so lists and counts are not shared between tests. */
+export function uniqueUser(tag: string): string {
+  return `e2e-${tag}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** Direct API access (setup and verification), as the same user the browser signs in as. */
+export class Api {
+  constructor(
+    private readonly request: APIRequestContext,
+    readonly token: string,
+  ) {}
+
+  static async forUser(request: APIRequestContext, sub: string): Promise<Api> {
+    const res = await request.post(`${API}/_local/token`, { data: { sub } });
+    expect(res.status(), 'POST /_local/token').toBe(200);
+    return new Api(request, (await res.json()).token);
+  }
+
+  private h(extra: Record<string, string> = {}) {
+    return { Authorization: `Bearer ${this.token}`, ...extra };
+  }
+
+  async json(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, data?: unknown, headers?: Record<string, string>) {
+    const res = await this.request.fetch(`${API}${path}`, { method, data, headers: this.h(headers) });
+    const text = await res.text();
+    return { status: res.status(), headers: res.headers(), body: text ? JSON.parse(text) : null };
+  }
+
+  async createPersona(name: string, kind: 'dns' | 'http' = 'dns', enabled = true) {
+    const r = await this.json('POST', '/personas', { name, kind, enabled, config: {} });
+    expect(r.status, `POST /personas ${JSON.stringify(r.body)}`).toBe(201);
+    return r.body as { id: string; name: string };
+  }
+
+  async createProxy(address: string, enabled = true) {
+    const r = await this.json('POST', '/proxies', { address, enabled });
+    expect(r.status, `POST /proxies ${JSON.stringify(r.body)}`).toBe(201);
+    return r.body as { id: string; address: string };
+  }
+
+  async campaigns() {
+    const r = await this.json('GET', '/campaigns?limit=100');
+    expect(r.status).toBe(200);
+    return r.body.items as Array<{ id: string; name: string; mode: string }>;
+  }
+
+  async campaign(id: string) {
+    const r = await this.json('GET', `/campaigns/${id}`);
+    expect(r.status).toBe(200);
+    return r.body;
+  }
+
+  async status(id: string) {
+    const r = await this.json('GET', `/campaigns/${id}/status`);
+    expect(r.status).toBe(200);
+    return r.body;
+  }
+}
+
+export function discovery(numDomains = 120) {
+  return { patternType: 'prefix', constantString: 'shop', variableLength: 3, characterSet: 'abcdefghij', tlds: ['.com', '.net'], numDomains };
+}
+
+/**
+ * Signs the browser in as `api`'s user. 'token' pastes the JWT (the path a deployed stack uses);
+ * 'dev' goes through the dev sign-in form (POST /_local/token from the browser).
+ */
+export async function signIn(page: Page, api: Api, sub: string, via: 'token' | 'dev' = 'token'): Promise<void> {
+  await page.goto('/');
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  if (via === 'dev') {
+    await page.getByLabel('User name').fill(sub);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  } else {
+    await page.getByLabel('Access token (JWT)').fill(api.token);
+    await page.getByRole('button', { name: 'Use token' }).click();
+  }
+  await expect(page.getByRole('heading', { name: 'Campaigns', level: 1 })).toBeVisible();
+  await expect(page.getByText(`Signed in as ${sub}`)).toBeVisible();
+}
+
+/** Screenshots of each step under web/test-results/screenshots/<test>/NN-name.png. */
+export class Shots {
+  private n = 0;
+  private readonly dir: string;
+  constructor(
+    private readonly page: Page,
+    info: TestInfo,
+  ) {
+    const slug = info.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+    const here = dirname(fileURLToPath(import.meta.url));
+    this.dir = join(here, '..', 'test-results', 'screenshots', slug);
+    mkdirSync(this.dir, { recursive: true });
+  }
+  async take(name: string): Promise<void> {
+    this.n += 1;
+    await this.page.screenshot({ path: join(this.dir, `${String(this.n).padStart(2, '0')}-${name}.png`), fullPage: true });
+  }
+}
+
+export type Traffic = {
+  kind: 'http' | 'ws-out' | 'ws-in';
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: any;
+  msg?: any;
+  t: number;
+};
+
+/** Records API requests and WebSocket frames of the page, in order. */
+export function recordTraffic(page: Page): Traffic[] {
+  const log: Traffic[] = [];
+  page.on('request', (req) => {
+    if (!req.url().startsWith(API)) return;
+    let body: unknown;
+    try {
+      body = req.postDataJSON();
+    } catch {
+      body = req.postData();
+    }
+    const u = new URL(req.url());
+    log.push({ kind: 'http', method: req.method(), path: u.pathname + u.search, headers: req.headers(), body, t: Date.now() });
+  });
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => log.push({ kind: 'ws-out', msg: safeJson(f.payload), t: Date.now() }));
+    ws.on('framereceived', (f) => log.push({ kind: 'ws-in', msg: safeJson(f.payload), t: Date.now() }));
+  });
+  return log;
+}
+
+function safeJson(p: string | Buffer): any {
+  try {
+    return JSON.parse(String(p));
+  } catch {
+    return String(p);
+  }
+}
+
+export function describeTraffic(log: Traffic[]): string[] {
+  return log.map((e) =>
+    e.kind === 'http'
+      ? `${e.method} ${e.path}`
+      : `${e.kind} ${e.msg?.action ?? e.msg?.type ?? '?'}${e.msg?.campaignId ? ` ${e.msg.campaignId}` : ''}`,
+  );
+}
+
+/**
+ * Records every text the wizard's submit button and the toasts show (a MutationObserver, so
+ * even states that last a few milliseconds are caught) in window.__uiLog.
+ */
+export async function recordUi(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __uiLog: string[] };
+    w.__uiLog = [];
+    const seen = new Set<string>();
+    let lastButton = '';
+    const scan = () => {
+      const btn = document.querySelector('form[aria-labelledby="step-title"] .wizard-actions button[type="submit"]');
+      const text = btn?.textContent?.trim() ?? '';
+      if (text && text !== lastButton) {
+        lastButton = text;
+        w.__uiLog.push(`button: ${text}${(btn as HTMLButtonElement).disabled ? ' (disabled)' : ''}`);
+      }
+      document.querySelectorAll('[aria-label="Notifications"] .toast-text').forEach((el) => {
+        const t = el.textContent?.trim() ?? '';
+        if (t && !seen.has(t)) {
+          seen.add(t);
+          w.__uiLog.push(`toast: ${t}`);
+        }
+      });
+    };
+    new MutationObserver(scan).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+}
+
+export async function uiLog(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __uiLog: string[] }).__uiLog ?? []);
+}
+
+export interface WizardInput {
+  name: string;
+  constantString?: string;
+  variableLength?: string;
+  characterSet?: string;
+  tlds?: string;
+  numDomains?: string;
+  personas?: string[];
+  proxies?: string[];
+  mode: 'Manual' | 'Full Auto';
+}
+
+/** Walks the four wizard steps by label and role, with a screenshot of each; stops before Create. */
+export async function fillWizard(page: Page, shots: Shots, w: WizardInput): Promise<void> {
+  await page.getByRole('link', { name: 'New campaign' }).first().click();
+  await expect(page.getByRole('heading', { name: 'Step 1 of 4: Name' })).toBeVisible();
+  await page.getByLabel('Campaign name').fill(w.name);
+  await shots.take('wizard-1-name');
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  await expect(page.getByRole('heading', { name: 'Step 2 of 4: Discovery settings' })).toBeVisible();
+  await page.getByRole('radio', { name: /^Prefix/ }).check();
+  await page.getByLabel('Constant string').fill(w.constantString ?? 'shop');
+  await page.getByLabel('Variable length').fill(w.variableLength ?? '3');
+  await page.getByLabel('Character set').fill(w.characterSet ?? 'abcdefghij');
+  await page.getByLabel('TLDs').fill(w.tlds ?? '.com, .net');
+  await page.getByLabel('Number of domains').fill(w.numDomains ?? '120');
+  await shots.take('wizard-2-discovery');
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  await expect(page.getByRole('heading', { name: 'Step 3 of 4: Personas & proxies' })).toBeVisible();
+  for (const p of w.personas ?? []) await page.getByRole('group', { name: 'Personas' }).getByRole('checkbox', { name: new RegExp(escapeRe(p)) }).check();
+  for (const p of w.proxies ?? []) await page.getByRole('group', { name: 'Proxies' }).getByRole('checkbox', { name: new RegExp(escapeRe(p)) }).check();
+  await shots.take('wizard-3-resources');
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  await expect(page.getByRole('heading', { name: 'Step 4 of 4: Execution mode' })).toBeVisible();
+  await page.getByRole('radio', { name: new RegExp(`^${w.mode}`) }).check();
+  await shots.take('wizard-4-mode');
+}
+
+export function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export function phaseRow(page: Page, phase: string) {
+  return page.getByRole('row', { name: `${phase} phase` });
+}
