@@ -40,6 +40,8 @@ struct FaultState {
     armed: HashMap<u64, FaultRule>,
     /// Rules by id, kept after they are used up so in-flight invocations still fail.
     all: HashMap<u64, FaultRule>,
+    /// Requests answered with an injected error, by rule.
+    injected: HashMap<u64, u64>,
 }
 
 impl Faults {
@@ -69,9 +71,15 @@ impl Faults {
         Some(id)
     }
 
+    /// How many requests a rule has failed so far (tests check their fault really fired).
+    pub fn injected(&self, rule_id: u64) -> Option<u64> {
+        let s = self.inner.lock().expect("faults lock");
+        s.all.contains_key(&rule_id).then(|| s.injected.get(&rule_id).copied().unwrap_or(0))
+    }
+
     /// The error to answer for a proxied request, or `None` to forward it.
     pub fn error_for(&self, rule_id: u64, target: &str, body: &[u8]) -> Option<(u16, String)> {
-        let s = self.inner.lock().expect("faults lock");
+        let mut s = self.inner.lock().expect("faults lock");
         let rule = s.all.get(&rule_id)?;
         let operation = target.rsplit('.').next().unwrap_or_default();
         if rule.operation.as_deref().is_some_and(|op| op != operation) {
@@ -83,7 +91,9 @@ impl Faults {
                 return None;
             }
         }
-        Some(match rule.error.as_str() {
+        let kind = rule.error.clone();
+        *s.injected.entry(rule_id).or_default() += 1;
+        Some(match kind.as_str() {
             "internal" => (
                 500,
                 r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}"#.into(),

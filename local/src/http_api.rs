@@ -26,7 +26,10 @@ pub fn router(gw: Gateway) -> Router {
     Router::new()
         .route("/_local/token", post(token))
         .route("/_local/faults", post(arm_fault).delete(clear_faults))
+        .route("/_local/faults/{rule}", axum::routing::get(fault_stats))
+        // The SDK posts to the endpoint's path plus "/".
         .route("/_local/ddb/{rule}", any(ddb_proxy))
+        .route("/_local/ddb/{rule}/", any(ddb_proxy))
         .fallback(api)
         .layer(axum::middleware::map_response(cors))
         .with_state(gw)
@@ -70,6 +73,13 @@ async fn token(State(gw): State<Gateway>, body: axum::body::Bytes) -> Response {
 async fn arm_fault(State(gw): State<Gateway>, axum::Json(rule): axum::Json<FaultRule>) -> Response {
     let id = gw.faults.arm(rule);
     (StatusCode::CREATED, axum::Json(json!({"ruleId": id}))).into_response()
+}
+
+async fn fault_stats(State(gw): State<Gateway>, Path(rule): Path<u64>) -> Response {
+    match gw.faults.injected(rule) {
+        Some(n) => axum::Json(json!({"ruleId": rule, "injected": n})).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 async fn clear_faults(State(gw): State<Gateway>) -> StatusCode {

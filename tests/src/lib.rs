@@ -185,10 +185,19 @@ pub fn phase<'a>(body: &'a Value, name: &str) -> &'a Value {
     body["phases"].as_array().and_then(|p| p.iter().find(|x| x["phase"] == name)).unwrap_or(&Value::Null)
 }
 
-/// Arms a fault in the local stack (see local/src/faults.rs).
-pub async fn arm_fault(rule: &Value) {
+/// Arms a fault in the local stack (see local/src/faults.rs); returns the rule id.
+pub async fn arm_fault(rule: &Value) -> u64 {
     let res = reqwest::Client::new().post(format!("{}/_local/faults", api_url())).json(rule).send().await.expect("arm fault");
     assert_eq!(res.status().as_u16(), 201, "arming a fault");
+    let body: Value = res.json().await.expect("fault JSON");
+    body["ruleId"].as_u64().expect("ruleId")
+}
+
+/// How many requests a fault rule has failed so far.
+pub async fn fault_injected(rule: u64) -> u64 {
+    let res = reqwest::Client::new().get(format!("{}/_local/faults/{rule}", api_url())).send().await.expect("fault stats");
+    let body: Value = res.json().await.expect("fault stats JSON");
+    body["injected"].as_u64().expect("injected")
 }
 
 pub fn ms(d: Duration) -> f64 {

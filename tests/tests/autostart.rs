@@ -145,21 +145,23 @@ async fn a_disabled_proxy_fails_the_auto_start_and_enabling_it_allows_a_manual_s
     c.wait_status(&id, WAIT, |s| discovery_status(s) == "completed").await;
 }
 
-/// Creates a Manual campaign, arms a fault for it, then switches it to Full Auto.
-async fn full_auto_with_fault(c: &Client, n: u64, fault: Value) -> String {
+/// Creates a Manual campaign, arms a fault for it, then switches it to Full Auto. Returns the
+/// campaign id and the fault rule id.
+async fn full_auto_with_fault(c: &Client, n: u64, fault: Value) -> (String, u64) {
     let id = c.create_campaign(&campaign_body("step_by_step", n)).await["id"].as_str().unwrap().to_string();
     let mut rule = fault;
     rule["campaignId"] = json!(id);
-    arm_fault(&rule).await;
+    let rule_id = arm_fault(&rule).await;
     c.put(&format!("/campaigns/{id}/mode"), &json!({"mode": "full_sequence"})).await.expect(200);
-    id
+    (id, rule_id)
 }
 
 #[tokio::test]
 async fn transient_failures_are_retried_with_backoff_then_succeed() {
     let c = Client::new_user().await;
-    let id = full_auto_with_fault(&c, 20, json!({"function": "autostart-worker", "times": 2})).await;
+    let (id, rule) = full_auto_with_fault(&c, 20, json!({"function": "autostart-worker", "times": 2})).await;
     let s = c.wait_status(&id, WAIT, |s| discovery_status(s) == "completed").await;
+    assert!(fault_injected(rule).await >= 2, "the fault fired");
     assert_eq!(s["autoStart"]["status"], "started");
     assert_eq!(s["autoStart"]["attempts"], 3, "two failed receives, then the third succeeded");
     assert_exact_domains(&c, &id, 20).await;
@@ -168,8 +170,9 @@ async fn transient_failures_are_retried_with_backoff_then_succeed() {
 #[tokio::test]
 async fn always_failing_goes_to_the_dlq_and_is_marked_retries_exhausted() {
     let c = Client::new_user().await;
-    let id = full_auto_with_fault(&c, 20, json!({"function": "autostart-worker", "times": 100, "error": "internal"})).await;
+    let (id, rule) = full_auto_with_fault(&c, 20, json!({"function": "autostart-worker", "times": 100, "error": "internal"})).await;
     let s = c.wait_status(&id, Duration::from_secs(60), |s| s["autoStart"]["status"] == "failed").await;
+    assert!(fault_injected(rule).await >= 5, "every receive failed");
     assert_eq!(s["autoStart"]["error"]["code"], "RETRIES_EXHAUSTED");
     assert_eq!(s["autoStart"]["attempts"], 5);
     assert_eq!(discovery_status(&s), "not_started");
@@ -182,7 +185,12 @@ async fn always_failing_goes_to_the_dlq_and_is_marked_retries_exhausted() {
 async fn switching_back_to_manual_while_queued_cancels() {
     let c = Client::new_user().await;
     // the first attempt fails, so the request is still queued when the user switches back
-    let id = full_auto_with_fault(&c, 20, json!({"function": "autostart-worker", "times": 1})).await;
+    let (id, rule) = full_auto_with_fault(&c, 20, json!({"function": "autostart-worker", "times": 1})).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while fault_injected(rule).await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the fault never fired");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let r = c.put(&format!("/campaigns/{id}/mode"), &json!({"mode": "step_by_step"})).await.expect(200);
     assert_eq!(r.body["autoStart"]["status"], "cancelled");
     tokio::time::sleep(Duration::from_millis(4_000)).await;
@@ -225,13 +233,14 @@ async fn a_worker_dying_mid_chunk_resumes_without_gaps_or_duplicates() {
     let c = Client::new_user().await;
     let n = 3_000u64;
     // the chunk's domains are written, then recording its progress fails (as if the worker died)
-    let id = full_auto_with_fault(
+    let (id, rule) = full_auto_with_fault(
         &c,
         n,
         json!({"function": "phase-worker", "times": 2, "operation": "PutItem", "table": "campaign-autostart-campaigns", "error": "internal"}),
     )
     .await;
     let s = c.wait_status(&id, WAIT, |s| discovery_status(s) == "completed").await;
+    assert_eq!(fault_injected(rule).await, 2, "two progress writes failed after their chunk was written");
     assert_eq!(phase(&s, "discovery")["progress"], json!({"done": n, "total": n}));
     assert_exact_domains(&c, &id, n as usize).await;
     assert_eq!(s["version"], 2 + 1 + n.div_ceil(1000));
