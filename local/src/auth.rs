@@ -40,8 +40,18 @@ impl Jwt {
     /// The claims API Gateway would pass to the handler, as strings (the HTTP API JWT authorizer
     /// flattens claims to strings), or `None` for a missing/invalid/expired token.
     pub fn verify(&self, token: &str) -> Option<Vec<(String, String)>> {
-        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &self.decoding, &self.validation).ok()?;
-        if data.claims.get("sub").and_then(|s| s.as_str()).is_none_or(str::is_empty) {
+        let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            &self.decoding,
+            &self.validation,
+        )
+        .ok()?;
+        if data
+            .claims
+            .get("sub")
+            .and_then(|s| s.as_str())
+            .is_none_or(str::is_empty)
+        {
             return None;
         }
         Some(
@@ -55,10 +65,23 @@ impl Jwt {
         )
     }
 
-    pub fn mint(&self, sub: &str, ttl_seconds: i64) -> Result<(String, i64), jsonwebtoken::errors::Error> {
+    pub fn mint(
+        &self,
+        sub: &str,
+        ttl_seconds: i64,
+    ) -> Result<(String, i64), jsonwebtoken::errors::Error> {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims { sub: sub.into(), iss: ISSUER.into(), aud: AUDIENCE.into(), exp: now + ttl_seconds, iat: now };
-        Ok((jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?, now + ttl_seconds))
+        let claims = Claims {
+            sub: sub.into(),
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            exp: now + ttl_seconds,
+            iat: now,
+        };
+        Ok((
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?,
+            now + ttl_seconds,
+        ))
     }
 }
 
@@ -66,5 +89,7 @@ impl Jwt {
 pub fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }

@@ -62,7 +62,11 @@ impl Faults {
     /// Takes one invocation of an armed rule for this function and campaign.
     pub fn take(&self, function: &str, campaign_id: Uuid) -> Option<u64> {
         let mut s = self.inner.lock().expect("faults lock");
-        let id = *s.armed.iter().find(|(_, r)| r.function == function && r.campaign_id == campaign_id)?.0;
+        let id = *s
+            .armed
+            .iter()
+            .find(|(_, r)| r.function == function && r.campaign_id == campaign_id)?
+            .0;
         let rule = s.armed.get_mut(&id)?;
         rule.times = rule.times.saturating_sub(1);
         if rule.times == 0 {
@@ -74,7 +78,9 @@ impl Faults {
     /// How many requests a rule has failed so far (tests check their fault really fired).
     pub fn injected(&self, rule_id: u64) -> Option<u64> {
         let s = self.inner.lock().expect("faults lock");
-        s.all.contains_key(&rule_id).then(|| s.injected.get(&rule_id).copied().unwrap_or(0))
+        s.all
+            .contains_key(&rule_id)
+            .then(|| s.injected.get(&rule_id).copied().unwrap_or(0))
     }
 
     /// The error to answer for a proxied request, or `None` to forward it.

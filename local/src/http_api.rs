@@ -40,10 +40,18 @@ async fn cors(mut response: Response) -> Response {
     h.insert("access-control-allow-origin", HeaderValue::from_static("*"));
     h.insert(
         "access-control-allow-headers",
-        HeaderValue::from_static("authorization,content-type,idempotency-key,if-match,if-none-match,x-correlation-id"),
+        HeaderValue::from_static(
+            "authorization,content-type,idempotency-key,if-match,if-none-match,x-correlation-id",
+        ),
     );
-    h.insert("access-control-allow-methods", HeaderValue::from_static("GET,POST,PUT,PATCH,DELETE,OPTIONS"));
-    h.insert("access-control-expose-headers", HeaderValue::from_static("etag,x-correlation-id,location,retry-after"));
+    h.insert(
+        "access-control-allow-methods",
+        HeaderValue::from_static("GET,POST,PUT,PATCH,DELETE,OPTIONS"),
+    );
+    h.insert(
+        "access-control-expose-headers",
+        HeaderValue::from_static("etag,x-correlation-id,location,retry-after"),
+    );
     response
 }
 
@@ -63,7 +71,9 @@ async fn token(State(gw): State<Gateway>, body: axum::body::Bytes) -> Response {
     }
     match gw.jwt.mint(&req.sub, req.ttl_seconds.unwrap_or(3600)) {
         Ok((token, exp)) => {
-            let expires = chrono::DateTime::from_timestamp(exp, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
+            let expires = chrono::DateTime::from_timestamp(exp, 0)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
             axum::Json(json!({"token": token, "expiresAt": expires})).into_response()
         }
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
@@ -89,8 +99,17 @@ async fn clear_faults(State(gw): State<Gateway>) -> StatusCode {
 
 /// The DynamoDB endpoint of a faulted invocation: fails the requests the rule matches, forwards
 /// the others to moto unchanged.
-async fn ddb_proxy(State(gw): State<Gateway>, Path(rule): Path<u64>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+async fn ddb_proxy(
+    State(gw): State<Gateway>,
+    Path(rule): Path<u64>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     if let Some((status, error)) = gw.faults.error_for(rule, &target, &body) {
         tracing::info!(%target, status, "injected DynamoDB fault");
         return Response::builder()
@@ -135,22 +154,38 @@ fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
 }
 
 /// Builds the API Gateway HTTP API (payload format 2.0) event for a request.
-pub fn apigw_event(method: &Method, uri: &axum::http::Uri, headers: &HeaderMap, body: &[u8], claims: Option<&[(String, String)]>) -> Value {
+pub fn apigw_event(
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    claims: Option<&[(String, String)]>,
+) -> Value {
     let path = uri.path();
     let raw_query = uri.query().unwrap_or_default();
     let mut header_map: BTreeMap<String, String> = BTreeMap::new();
     for (name, value) in headers {
         let v = String::from_utf8_lossy(value.as_bytes()).to_string();
-        header_map.entry(name.as_str().to_string()).and_modify(|e| *e = format!("{e},{v}")).or_insert(v);
+        header_map
+            .entry(name.as_str().to_string())
+            .and_modify(|e| *e = format!("{e},{v}"))
+            .or_insert(v);
     }
     let mut query: BTreeMap<String, String> = BTreeMap::new();
     if let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(uri) {
         for (k, v) in pairs {
-            query.entry(k).and_modify(|e| *e = format!("{e},{v}")).or_insert(v);
+            query
+                .entry(k)
+                .and_modify(|e| *e = format!("{e},{v}"))
+                .or_insert(v);
         }
     }
     let is_health = path == "/health";
-    let route_key = if is_health { "GET /health".to_string() } else { "ANY /{proxy+}".to_string() };
+    let route_key = if is_health {
+        "GET /health".to_string()
+    } else {
+        "ANY /{proxy+}".to_string()
+    };
     let now = chrono::Utc::now();
     let (body_text, is_base64) = match std::str::from_utf8(body) {
         Ok(t) => (t.to_string(), false),
@@ -175,7 +210,10 @@ pub fn apigw_event(method: &Method, uri: &axum::http::Uri, headers: &HeaderMap, 
         "timeEpoch": now.timestamp_millis(),
     });
     if let Some(claims) = claims {
-        let claims: serde_json::Map<String, Value> = claims.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        let claims: serde_json::Map<String, Value> = claims
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
         context["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
     }
     let mut event = json!({
@@ -205,7 +243,11 @@ async fn api(State(gw): State<Gateway>, req: Request) -> Response {
         return StatusCode::NO_CONTENT.into_response();
     }
     let Ok(body) = to_bytes(body, GATEWAY_MAX_BODY).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(json!({"message": "Request Entity Too Large"}))).into_response();
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(json!({"message": "Request Entity Too Large"})),
+        )
+            .into_response();
     };
     let claims = if parts.uri.path() == "/health" {
         None
@@ -214,21 +256,41 @@ async fn api(State(gw): State<Gateway>, req: Request) -> Response {
             Some(c) => Some(c),
             None => {
                 let correlation = campaign_shared::api::correlation_id(&parts.headers);
-                let mut r = to_axum(campaign_shared::api::error_response(&AppError::Unauthorized, &correlation));
+                let mut r = to_axum(campaign_shared::api::error_response(
+                    &AppError::Unauthorized,
+                    &correlation,
+                ));
                 if let Ok(v) = HeaderValue::from_str(&correlation) {
-                    r.headers_mut().insert(campaign_shared::api::CORRELATION_HEADER, v);
+                    r.headers_mut()
+                        .insert(campaign_shared::api::CORRELATION_HEADER, v);
                 }
                 return r;
             }
         }
     };
-    let event = apigw_event(&parts.method, &parts.uri, &parts.headers, &body, claims.as_deref());
+    let event = apigw_event(
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &body,
+        claims.as_deref(),
+    );
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("could not build the API Gateway event: {e}")).into_response(),
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("could not build the API Gateway event: {e}"),
+            )
+                .into_response();
+        }
     };
     match api::handler(&gw.state, request).await {
         Ok(response) => to_axum(response),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"message": e.to_string()}))).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({"message": e.to_string()})),
+        )
+            .into_response(),
     }
 }

@@ -41,24 +41,41 @@ impl Gateway {
             .endpoint_url(format!("{}/_local/ddb/{rule}", self.self_url))
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
             .build();
-        AppState { ddb: aws_sdk_dynamodb::Client::from_conf(config), ..self.state.clone() }
+        AppState {
+            ddb: aws_sdk_dynamodb::Client::from_conf(config),
+            ..self.state.clone()
+        }
     }
 }
 
 fn env(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
 fn sqs_handler(dir: &str) -> Option<SqsHandler> {
     fn wrap<F, Fut>(f: F) -> SqsHandler
     where
-        F: Fn(AppState, LambdaEvent<aws_lambda_events::sqs::SqsEvent>) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<aws_lambda_events::sqs::SqsBatchResponse, lambda_runtime::Error>> + Send + 'static,
+        F: Fn(AppState, LambdaEvent<aws_lambda_events::sqs::SqsEvent>) -> Fut
+            + Send
+            + Sync
+            + 'static,
+        Fut: std::future::Future<
+                Output = Result<aws_lambda_events::sqs::SqsBatchResponse, lambda_runtime::Error>,
+            > + Send
+            + 'static,
     {
         let f = Arc::new(f);
         Arc::new(move |state, event| {
             let f = f.clone();
-            async move { f(state, LambdaEvent::new(event, Context::default())).await.map_err(|e| e.to_string()) }.boxed()
+            async move {
+                f(state, LambdaEvent::new(event, Context::default()))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .boxed()
         })
     }
     Some(match dir {
@@ -73,15 +90,27 @@ fn sqs_handler(dir: &str) -> Option<SqsHandler> {
 fn stream_handler(dir: &str) -> Option<StreamHandler> {
     fn wrap<F, Fut>(f: F) -> StreamHandler
     where
-        F: Fn(AppState, LambdaEvent<aws_lambda_events::dynamodb::Event>) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<aws_lambda_events::streams::DynamoDbEventResponse, lambda_runtime::Error>>
+        F: Fn(AppState, LambdaEvent<aws_lambda_events::dynamodb::Event>) -> Fut
             + Send
+            + Sync
+            + 'static,
+        Fut: std::future::Future<
+                Output = Result<
+                    aws_lambda_events::streams::DynamoDbEventResponse,
+                    lambda_runtime::Error,
+                >,
+            > + Send
             + 'static,
     {
         let f = Arc::new(f);
         Arc::new(move |state, event| {
             let f = f.clone();
-            async move { f(state, LambdaEvent::new(event, Context::default())).await.map_err(|e| e.to_string()) }.boxed()
+            async move {
+                f(state, LambdaEvent::new(event, Context::default()))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            .boxed()
         })
     }
     Some(match dir {
@@ -113,7 +142,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let sqs = bootstrap.sqs.clone();
         let name = name.to_string();
         async move {
-            let url = sqs.get_queue_url().queue_name(&name).send().await.map_err(|e| format!("{name}: {e:?}"))?.queue_url.unwrap_or_default();
+            let url = sqs
+                .get_queue_url()
+                .queue_name(&name)
+                .send()
+                .await
+                .map_err(|e| format!("{name}: {e:?}"))?
+                .queue_url
+                .unwrap_or_default();
             let arn = sqs
                 .get_queue_attributes()
                 .queue_url(&url)
@@ -128,8 +164,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
     };
     let mut settings = Settings::from_env();
-    settings.autostart_queue_url = queue_url(res.queue_name("AutoStartQueue").unwrap_or_default()).await?.0;
-    settings.phase_work_queue_url = queue_url(res.queue_name("PhaseWorkQueue").unwrap_or_default()).await?.0;
+    settings.autostart_queue_url = queue_url(res.queue_name("AutoStartQueue").unwrap_or_default())
+        .await?
+        .0;
+    settings.phase_work_queue_url = queue_url(res.queue_name("PhaseWorkQueue").unwrap_or_default())
+        .await?
+        .0;
     if let Some(q) = res.queues.iter().find(|q| q.logical_id == "AutoStartQueue")
         && let Some(dl) = &q.dead_letter
     {
@@ -152,10 +192,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         match f.trigger.as_str() {
             "sqs" => {
                 let Some(handler) = sqs_handler(&f.dir) else {
-                    return Err(format!("no local handler is wired for SQS function {}", f.dir).into());
+                    return Err(
+                        format!("no local handler is wired for SQS function {}", f.dir).into(),
+                    );
                 };
-                let (url, arn) = queue_url(res.queue_name(f.source.as_deref().unwrap_or_default()).unwrap_or_default()).await?;
-                let mapping = Arc::new(SqsMapping { function: f.dir.clone(), queue_url: url, queue_arn: arn, batch_size: f.batch_size.unwrap_or(10), handler });
+                let (url, arn) = queue_url(
+                    res.queue_name(f.source.as_deref().unwrap_or_default())
+                        .unwrap_or_default(),
+                )
+                .await?;
+                let mapping = Arc::new(SqsMapping {
+                    function: f.dir.clone(),
+                    queue_url: url,
+                    queue_arn: arn,
+                    batch_size: f.batch_size.unwrap_or(10),
+                    handler,
+                });
                 for _ in 0..concurrency {
                     tokio::spawn(pollers::run_sqs(gw.clone(), mapping.clone()));
                 }
@@ -171,7 +223,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     maximum_retry_attempts: f.maximum_retry_attempts.unwrap_or(10),
                     handler,
                 });
-                tokio::spawn(pollers::run_stream(gw.clone(), streams.clone(), campaigns_table.clone(), consumer));
+                tokio::spawn(pollers::run_stream(
+                    gw.clone(),
+                    streams.clone(),
+                    campaigns_table.clone(),
+                    consumer,
+                ));
             }
             _ => {}
         }

@@ -14,7 +14,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord, StreamRecord, StreamViewType};
+use aws_lambda_events::dynamodb::{
+    Event as StreamEvent, EventRecord, StreamRecord, StreamViewType,
+};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
@@ -25,9 +27,16 @@ use uuid::Uuid;
 
 use crate::Gateway;
 
-pub type SqsHandler = Arc<dyn Fn(AppState, SqsEvent) -> BoxFuture<'static, Result<SqsBatchResponse, String>> + Send + Sync>;
-pub type StreamHandler =
-    Arc<dyn Fn(AppState, StreamEvent) -> BoxFuture<'static, Result<DynamoDbEventResponse, String>> + Send + Sync>;
+pub type SqsHandler = Arc<
+    dyn Fn(AppState, SqsEvent) -> BoxFuture<'static, Result<SqsBatchResponse, String>>
+        + Send
+        + Sync,
+>;
+pub type StreamHandler = Arc<
+    dyn Fn(AppState, StreamEvent) -> BoxFuture<'static, Result<DynamoDbEventResponse, String>>
+        + Send
+        + Sync,
+>;
 
 /// The Lambda function timeout of the template; an invocation running longer fails.
 pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,7 +55,12 @@ fn to_lambda_message(m: aws_sdk_sqs::types::Message, arn: &str) -> SqsMessage {
     out.receipt_handle = m.receipt_handle;
     out.body = m.body;
     out.md5_of_body = m.md5_of_body;
-    out.attributes = m.attributes.unwrap_or_default().into_iter().map(|(k, v)| (k.as_str().to_string(), v)).collect();
+    out.attributes = m
+        .attributes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k.as_str().to_string(), v))
+        .collect();
     out.message_attributes = m
         .message_attributes
         .unwrap_or_default()
@@ -69,12 +83,23 @@ fn campaign_of(message: &SqsMessage) -> Option<Uuid> {
     body["campaignId"].as_str()?.parse().ok()
 }
 
-async fn invoke_sqs(mapping: &SqsMapping, state: AppState, messages: Vec<SqsMessage>) -> HashSet<String> {
-    let ids: HashSet<String> = messages.iter().filter_map(|m| m.message_id.clone()).collect();
+async fn invoke_sqs(
+    mapping: &SqsMapping,
+    state: AppState,
+    messages: Vec<SqsMessage>,
+) -> HashSet<String> {
+    let ids: HashSet<String> = messages
+        .iter()
+        .filter_map(|m| m.message_id.clone())
+        .collect();
     let mut event = SqsEvent::default();
     event.records = messages;
     match tokio::time::timeout(FUNCTION_TIMEOUT, (mapping.handler)(state, event)).await {
-        Ok(Ok(response)) => response.batch_item_failures.into_iter().map(|f| f.item_identifier).collect(),
+        Ok(Ok(response)) => response
+            .batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect(),
         Ok(Err(e)) => {
             tracing::error!(function = %mapping.function, error = %e, "invocation failed; the whole batch is retried");
             ids
@@ -113,7 +138,10 @@ pub async fn run_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
         if messages.is_empty() {
             continue;
         }
-        let messages: Vec<SqsMessage> = messages.into_iter().map(|m| to_lambda_message(m, &mapping.queue_arn)).collect();
+        let messages: Vec<SqsMessage> = messages
+            .into_iter()
+            .map(|m| to_lambda_message(m, &mapping.queue_arn))
+            .collect();
         let handles: HashMap<String, String> = messages
             .iter()
             .filter_map(|m| Some((m.message_id.clone()?, m.receipt_handle.clone()?)))
@@ -130,15 +158,33 @@ pub async fn run_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
         if !normal.is_empty() {
             invocations.push((gw.state.clone(), normal));
         }
-        let results = futures_util::future::join_all(invocations.into_iter().map(|(state, batch)| invoke_sqs(&mapping, state, batch))).await;
+        let results = futures_util::future::join_all(
+            invocations
+                .into_iter()
+                .map(|(state, batch)| invoke_sqs(&mapping, state, batch)),
+        )
+        .await;
         let failed: HashSet<String> = results.into_iter().flatten().collect();
         let entries: Vec<DeleteMessageBatchRequestEntry> = handles
             .iter()
             .filter(|(id, _)| !failed.contains(*id))
-            .filter_map(|(id, handle)| DeleteMessageBatchRequestEntry::builder().id(id).receipt_handle(handle).build().ok())
+            .filter_map(|(id, handle)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(id)
+                    .receipt_handle(handle)
+                    .build()
+                    .ok()
+            })
             .collect();
         if !entries.is_empty()
-            && let Err(e) = gw.state.sqs.delete_message_batch().queue_url(&mapping.queue_url).set_entries(Some(entries)).send().await
+            && let Err(e) = gw
+                .state
+                .sqs
+                .delete_message_batch()
+                .queue_url(&mapping.queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
         {
             tracing::warn!(function = %mapping.function, error = ?e, "delete failed; the messages will be redelivered");
         }
@@ -155,7 +201,10 @@ pub struct StreamConsumer {
 fn to_lambda_record(r: aws_sdk_dynamodbstreams::types::Record, arn: &str) -> EventRecord {
     let mut out = EventRecord::default();
     out.event_id = r.event_id.unwrap_or_default();
-    out.event_name = r.event_name.map(|n| n.as_str().to_string()).unwrap_or_default();
+    out.event_name = r
+        .event_name
+        .map(|n| n.as_str().to_string())
+        .unwrap_or_default();
     out.event_version = r.event_version;
     out.event_source = Some("aws:dynamodb".into());
     out.aws_region = r.aws_region.unwrap_or_else(|| "us-east-1".into());
@@ -164,7 +213,8 @@ fn to_lambda_record(r: aws_sdk_dynamodbstreams::types::Record, arn: &str) -> Eve
         let mut change = StreamRecord::default();
         if let Some(t) = d.approximate_creation_date_time {
             change.approximate_creation_date_time =
-                chrono::DateTime::from_timestamp_millis(t.to_millis().unwrap_or_default()).unwrap_or_default();
+                chrono::DateTime::from_timestamp_millis(t.to_millis().unwrap_or_default())
+                    .unwrap_or_default();
         }
         change.keys = serde_dynamo::Item::from(d.keys.unwrap_or_default());
         change.new_image = serde_dynamo::Item::from(d.new_image.unwrap_or_default());
@@ -184,7 +234,12 @@ async fn deliver(gw: &Gateway, consumer: &StreamConsumer, mut records: Vec<Event
     while !records.is_empty() {
         let mut event = StreamEvent::default();
         event.records = records.clone();
-        let failed_at = match tokio::time::timeout(FUNCTION_TIMEOUT, (consumer.handler)(gw.state.clone(), event)).await {
+        let failed_at = match tokio::time::timeout(
+            FUNCTION_TIMEOUT,
+            (consumer.handler)(gw.state.clone(), event),
+        )
+        .await
+        {
             Ok(Ok(response)) => match response.batch_item_failures.first() {
                 None => return,
                 Some(f) => records
@@ -212,9 +267,21 @@ async fn deliver(gw: &Gateway, consumer: &StreamConsumer, mut records: Vec<Event
 }
 
 /// Polls the stream of `table` for one consumer, forever.
-pub async fn run_stream(gw: Gateway, streams: aws_sdk_dynamodbstreams::Client, table: String, consumer: Arc<StreamConsumer>) {
+pub async fn run_stream(
+    gw: Gateway,
+    streams: aws_sdk_dynamodbstreams::Client,
+    table: String,
+    consumer: Arc<StreamConsumer>,
+) {
     let arn = loop {
-        match gw.state.ddb.describe_table().table_name(&table).send().await {
+        match gw
+            .state
+            .ddb
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+        {
             Ok(out) => {
                 if let Some(arn) = out.table.and_then(|t| t.latest_stream_arn) {
                     break arn;
@@ -231,15 +298,29 @@ pub async fn run_stream(gw: Gateway, streams: aws_sdk_dynamodbstreams::Client, t
         if last_refresh.elapsed() > Duration::from_secs(5) {
             last_refresh = std::time::Instant::now();
             if let Ok(out) = streams.describe_stream().stream_arn(&arn).send().await {
-                for shard in out.stream_description.and_then(|d| d.shards).unwrap_or_default() {
+                for shard in out
+                    .stream_description
+                    .and_then(|d| d.shards)
+                    .unwrap_or_default()
+                {
                     let Some(id) = shard.shard_id else { continue };
                     if iterators.contains_key(&id) {
                         continue;
                     }
                     // Shards that exist at start-up are read from now on; shards that appear later
                     // are read from their beginning.
-                    let kind = if first { ShardIteratorType::Latest } else { ShardIteratorType::TrimHorizon };
-                    let it = streams.get_shard_iterator().stream_arn(&arn).shard_id(&id).shard_iterator_type(kind).send().await;
+                    let kind = if first {
+                        ShardIteratorType::Latest
+                    } else {
+                        ShardIteratorType::TrimHorizon
+                    };
+                    let it = streams
+                        .get_shard_iterator()
+                        .stream_arn(&arn)
+                        .shard_id(&id)
+                        .shard_iterator_type(kind)
+                        .send()
+                        .await;
                     iterators.insert(id, it.ok().and_then(|o| o.shard_iterator));
                 }
             }
@@ -248,11 +329,21 @@ pub async fn run_stream(gw: Gateway, streams: aws_sdk_dynamodbstreams::Client, t
         let mut got_any = false;
         for iterator in iterators.values_mut() {
             let Some(it) = iterator.clone() else { continue };
-            match streams.get_records().shard_iterator(&it).limit(consumer.batch_size).send().await {
+            match streams
+                .get_records()
+                .shard_iterator(&it)
+                .limit(consumer.batch_size)
+                .send()
+                .await
+            {
                 Ok(out) => {
                     *iterator = out.next_shard_iterator;
-                    let records: Vec<EventRecord> =
-                        out.records.unwrap_or_default().into_iter().map(|r| to_lambda_record(r, &arn)).collect();
+                    let records: Vec<EventRecord> = out
+                        .records
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|r| to_lambda_record(r, &arn))
+                        .collect();
                     if !records.is_empty() {
                         got_any = true;
                         deliver(&gw, &consumer, records).await;

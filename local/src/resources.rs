@@ -2,8 +2,9 @@
 //! template is checked against), idempotently.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Deserialize;
@@ -94,19 +95,45 @@ fn attr(key: &Key) -> AttributeDefinition {
         "B" => ScalarAttributeType::B,
         _ => ScalarAttributeType::S,
     };
-    AttributeDefinition::builder().attribute_name(&key.name).attribute_type(kind).build().expect("attribute")
+    AttributeDefinition::builder()
+        .attribute_name(&key.name)
+        .attribute_type(kind)
+        .build()
+        .expect("attribute")
 }
 
 fn schema(hash: &Key, range: Option<&Key>) -> Vec<KeySchemaElement> {
-    let mut out = vec![KeySchemaElement::builder().attribute_name(&hash.name).key_type(KeyType::Hash).build().expect("key")];
+    let mut out = vec![
+        KeySchemaElement::builder()
+            .attribute_name(&hash.name)
+            .key_type(KeyType::Hash)
+            .build()
+            .expect("key"),
+    ];
     if let Some(r) = range {
-        out.push(KeySchemaElement::builder().attribute_name(&r.name).key_type(KeyType::Range).build().expect("key"));
+        out.push(
+            KeySchemaElement::builder()
+                .attribute_name(&r.name)
+                .key_type(KeyType::Range)
+                .build()
+                .expect("key"),
+        );
     }
     out
 }
 
-pub async fn create_all(ddb: &aws_sdk_dynamodb::Client, sqs: &aws_sdk_sqs::Client, res: &Resources) -> Result<(), String> {
-    let existing = ddb.list_tables().send().await.map_err(|e| format!("list tables: {e:?}"))?.table_names.unwrap_or_default();
+pub async fn create_all(
+    ddb: &aws_sdk_dynamodb::Client,
+    sqs: &aws_sdk_sqs::Client,
+    res: &Resources,
+) -> Result<(), String> {
+    let existing = ddb
+        .list_tables()
+        .send()
+        .await
+        .map_err(|e| format!("list tables: {e:?}"))?
+        .table_names
+        .unwrap_or_default();
     for t in &res.tables {
         if existing.contains(&t.name) {
             continue;
@@ -128,21 +155,38 @@ pub async fn create_all(ddb: &aws_sdk_dynamodb::Client, sqs: &aws_sdk_sqs::Clien
                 GlobalSecondaryIndex::builder()
                     .index_name(&g.name)
                     .set_key_schema(Some(schema(&g.hash_key, g.range_key.as_ref())))
-                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
                     .build()
                     .expect("gsi"),
             );
         }
         if let Some(view) = &t.stream {
             req = req.stream_specification(
-                StreamSpecification::builder().stream_enabled(true).stream_view_type(StreamViewType::from(view.as_str())).build().expect("stream"),
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(view.as_str()))
+                    .build()
+                    .expect("stream"),
             );
         }
-        req.set_attribute_definitions(Some(defs)).send().await.map_err(|e| format!("create table {}: {e:?}", t.name))?;
+        req.set_attribute_definitions(Some(defs))
+            .send()
+            .await
+            .map_err(|e| format!("create table {}: {e:?}", t.name))?;
         if let Some(ttl) = &t.ttl_attribute {
             ddb.update_time_to_live()
                 .table_name(&t.name)
-                .time_to_live_specification(TimeToLiveSpecification::builder().enabled(true).attribute_name(ttl).build().expect("ttl"))
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .enabled(true)
+                        .attribute_name(ttl)
+                        .build()
+                        .expect("ttl"),
+                )
                 .send()
                 .await
                 .map_err(|e| format!("ttl {}: {e:?}", t.name))?;
@@ -151,7 +195,14 @@ pub async fn create_all(ddb: &aws_sdk_dynamodb::Client, sqs: &aws_sdk_sqs::Clien
     for q in &res.queues {
         let mut dlq_arn = None;
         if let Some(dl) = &q.dead_letter {
-            let url = sqs.create_queue().queue_name(&dl.name).send().await.map_err(|e| format!("create queue {}: {e:?}", dl.name))?.queue_url.unwrap_or_default();
+            let url = sqs
+                .create_queue()
+                .queue_name(&dl.name)
+                .send()
+                .await
+                .map_err(|e| format!("create queue {}: {e:?}", dl.name))?
+                .queue_url
+                .unwrap_or_default();
             let attrs = sqs
                 .get_queue_attributes()
                 .queue_url(&url)
@@ -159,17 +210,21 @@ pub async fn create_all(ddb: &aws_sdk_dynamodb::Client, sqs: &aws_sdk_sqs::Clien
                 .send()
                 .await
                 .map_err(|e| format!("queue arn: {e:?}"))?;
-            dlq_arn = attrs.attributes.and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned());
+            dlq_arn = attrs
+                .attributes
+                .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned());
         }
-        let mut req = sqs
-            .create_queue()
-            .queue_name(&q.name)
-            .attributes(QueueAttributeName::VisibilityTimeout, q.visibility_timeout_seconds.to_string());
+        let mut req = sqs.create_queue().queue_name(&q.name).attributes(
+            QueueAttributeName::VisibilityTimeout,
+            q.visibility_timeout_seconds.to_string(),
+        );
         if let (Some(dl), Some(arn)) = (&q.dead_letter, dlq_arn) {
             let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": dl.max_receive_count}).to_string();
             req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
         }
-        req.send().await.map_err(|e| format!("create queue {}: {e:?}", q.name))?;
+        req.send()
+            .await
+            .map_err(|e| format!("create queue {}: {e:?}", q.name))?;
     }
     Ok(())
 }

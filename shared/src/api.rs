@@ -17,9 +17,9 @@ use crate::config::AppState;
 use crate::domain::resources::{OwnedResource, Persona, Proxy};
 use crate::domain::{Campaign, Mode, PhaseName};
 use crate::error::{AppError, ConflictCode, InvalidCode};
+use crate::service::Caller;
 use crate::service::campaigns::{self, ConfigInput, CreateCampaignInput};
 use crate::service::resources::{self, PersonaInput, ProxyInput};
-use crate::service::Caller;
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
@@ -35,7 +35,10 @@ pub fn correlation_id(headers: &HeaderMap) -> String {
         .get(CORRELATION_HEADER)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
-            !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c))
+            !v.is_empty()
+                && v.len() <= 128
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c))
         })
         .map(str::to_string)
         .unwrap_or_else(|| Uuid::new_v4().to_string())
@@ -48,7 +51,13 @@ pub fn caller_sub(req: &Request) -> Option<String> {
         RequestContext::ApiGatewayV2(c) => c.authorizer.as_ref()?,
         _ => ctx.authorizer()?,
     };
-    authorizer.jwt.as_ref()?.claims.get("sub").filter(|s| !s.is_empty()).cloned()
+    authorizer
+        .jwt
+        .as_ref()?
+        .claims
+        .get("sub")
+        .filter(|s| !s.is_empty())
+        .cloned()
 }
 
 /// Handles one HTTP API request. Never fails: every error becomes its status and error body.
@@ -67,9 +76,15 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
             }
         };
         if let Ok(v) = HeaderValue::from_str(&correlation) {
-            response.headers_mut().insert(HeaderName::from_static(CORRELATION_HEADER), v);
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(CORRELATION_HEADER), v);
         }
-        tracing::info!(status = response.status().as_u16(), latencyMs = started.elapsed().as_millis() as u64, "request");
+        tracing::info!(
+            status = response.status().as_u16(),
+            latencyMs = started.elapsed().as_millis() as u64,
+            "request"
+        );
         response
     }
     .instrument(span)
@@ -79,15 +94,20 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
 pub fn error_response(err: &AppError, correlation: &str) -> Response<Body> {
     let mut response = json_response(err.status(), &err.body(correlation));
     if matches!(err, AppError::Throttled(_) | AppError::Unavailable(_)) {
-        response.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     response
 }
 
 fn json_response(status: u16, body: &Value) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -108,7 +128,9 @@ fn empty(status: StatusCode) -> Response<Body> {
 /// types or unknown enum values.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        return Err(AppError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::bad_request("a JSON body is required", None));
@@ -119,7 +141,8 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         let field = (path != "." && !path.is_empty()).then_some(path);
         AppError::bad_request(format!("invalid JSON body: {}", e.inner()), field)
     })?;
-    de.end().map_err(|e| AppError::bad_request(format!("invalid JSON body: {e}"), None))?;
+    de.end()
+        .map_err(|e| AppError::bad_request(format!("invalid JSON body: {e}"), None))?;
     Ok(value)
 }
 
@@ -128,7 +151,9 @@ fn body_bytes(req: &Request) -> &[u8] {
 }
 
 fn query(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_string)
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_string)
 }
 
 fn limit_param(req: &Request, default: i32, max: i32) -> Result<i32, AppError> {
@@ -138,7 +163,12 @@ fn limit_param(req: &Request, default: i32, max: i32) -> Result<i32, AppError> {
             .parse::<i32>()
             .ok()
             .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| AppError::bad_request(format!("limit must be an integer from 1 to {max}"), Some("limit".into()))),
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    format!("limit must be an integer from 1 to {max}"),
+                    Some("limit".into()),
+                )
+            }),
     }
 }
 
@@ -156,7 +186,10 @@ fn none_match(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(http::header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag))
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
+        })
 }
 
 fn path_id(segment: &str, what: &'static str) -> Result<Uuid, AppError> {
@@ -164,7 +197,9 @@ fn path_id(segment: &str, what: &'static str) -> Result<Uuid, AppError> {
 }
 
 fn method_not_allowed(allowed: &str) -> AppError {
-    AppError::MethodNotAllowed { message: format!("this route allows {allowed}") }
+    AppError::MethodNotAllowed {
+        message: format!("this route allows {allowed}"),
+    }
 }
 
 fn campaign_response(status: u16, c: &Campaign) -> Response<Body> {
@@ -175,7 +210,11 @@ fn page(items: Vec<Value>, next: Option<String>) -> Response<Body> {
     json_response(200, &json!({ "items": items, "nextCursor": next }))
 }
 
-async fn route(state: &AppState, req: &Request, correlation: &str) -> Result<Response<Body>, AppError> {
+async fn route(
+    state: &AppState,
+    req: &Request,
+    correlation: &str,
+) -> Result<Response<Body>, AppError> {
     let path = req.uri().path().to_string();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let method = req.method().clone();
@@ -189,19 +228,28 @@ async fn route(state: &AppState, req: &Request, correlation: &str) -> Result<Res
             _ => Err(method_not_allowed("GET")),
         };
     }
-    let known = matches!(segments.first(), Some(&"campaigns" | &"personas" | &"proxies"));
+    let known = matches!(
+        segments.first(),
+        Some(&"campaigns" | &"personas" | &"proxies")
+    );
     if !known {
         return Err(AppError::NotFound("route"));
     }
-    let caller = Caller { owner: caller_sub(req).ok_or(AppError::Unauthorized)?, correlation_id: correlation.to_string() };
+    let caller = Caller {
+        owner: caller_sub(req).ok_or(AppError::Unauthorized)?,
+        correlation_id: correlation.to_string(),
+    };
     if body_bytes(req).len() > MAX_BODY_BYTES {
-        return Err(AppError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        return Err(AppError::PayloadTooLarge {
+            limit: MAX_BODY_BYTES,
+        });
     }
     match (segments.as_slice(), &method) {
         (["campaigns"], &Method::POST) => create_campaign(state, req, &caller).await,
         (["campaigns"], &Method::GET) => {
             let limit = limit_param(req, 20, 100)?;
-            let (items, next) = campaigns::list(state, &caller, limit, query(req, "cursor").as_deref()).await?;
+            let (items, next) =
+                campaigns::list(state, &caller, limit, query(req, "cursor").as_deref()).await?;
             Ok(page(items.iter().map(Campaign::to_api).collect(), next))
         }
         (["campaigns"], _) => Err(method_not_allowed("GET, POST")),
@@ -225,7 +273,8 @@ async fn route(state: &AppState, req: &Request, correlation: &str) -> Result<Res
         (["campaigns", id, "config"], &Method::PUT) => {
             let id = path_id(id, "campaign")?;
             let input: ConfigInput = parse_json(body_bytes(req))?;
-            let c = campaigns::replace_config(state, &caller, id, input, if_match(req.headers())).await?;
+            let c = campaigns::replace_config(state, &caller, id, input, if_match(req.headers()))
+                .await?;
             Ok(campaign_response(200, &c))
         }
         (["campaigns", id, "mode"], &Method::PUT) => {
@@ -235,7 +284,8 @@ async fn route(state: &AppState, req: &Request, correlation: &str) -> Result<Res
             }
             let id = path_id(id, "campaign")?;
             let body: ModeBody = parse_json(body_bytes(req))?;
-            let c = campaigns::change_mode(state, &caller, id, body.mode, if_match(req.headers())).await?;
+            let c = campaigns::change_mode(state, &caller, id, body.mode, if_match(req.headers()))
+                .await?;
             Ok(campaign_response(200, &c))
         }
         (["campaigns", id, "status"], &Method::GET) => {
@@ -250,10 +300,17 @@ async fn route(state: &AppState, req: &Request, correlation: &str) -> Result<Res
             let id = path_id(id, "campaign")?;
             let limit = limit_param(req, 100, 1000)? as u64;
             let cursor = query(req, "cursor")
-                .map(|c| c.parse::<u64>().map_err(|_| AppError::bad_request("the cursor is not valid", Some("cursor".into()))))
+                .map(|c| {
+                    c.parse::<u64>().map_err(|_| {
+                        AppError::bad_request("the cursor is not valid", Some("cursor".into()))
+                    })
+                })
                 .transpose()?;
             let (items, next) = campaigns::list_domains(state, &caller, id, limit, cursor).await?;
-            Ok(json_response(200, &json!({ "items": items, "nextCursor": next.map(|n| n.to_string()) })))
+            Ok(json_response(
+                200,
+                &json!({ "items": items, "nextCursor": next.map(|n| n.to_string()) }),
+            ))
         }
         (["campaigns", id, "phases", phase, "start"], &Method::POST) => {
             let id = path_id(id, "campaign")?;
@@ -280,10 +337,20 @@ async fn route(state: &AppState, req: &Request, correlation: &str) -> Result<Res
         (["personas", id], m) => {
             let id = path_id(id, "persona")?;
             match *m {
-                Method::GET => Ok(json_response(200, &resources::get::<Persona>(state, &caller, id).await?.to_api())),
+                Method::GET => Ok(json_response(
+                    200,
+                    &resources::get::<Persona>(state, &caller, id)
+                        .await?
+                        .to_api(),
+                )),
                 Method::PATCH => {
                     let input: PersonaInput = parse_json(body_bytes(req))?;
-                    Ok(json_response(200, &resources::patch_persona(state, &caller, id, input).await?.to_api()))
+                    Ok(json_response(
+                        200,
+                        &resources::patch_persona(state, &caller, id, input)
+                            .await?
+                            .to_api(),
+                    ))
                 }
                 Method::DELETE => {
                     resources::delete::<Persona>(state, &caller, id).await?;
@@ -295,10 +362,18 @@ async fn route(state: &AppState, req: &Request, correlation: &str) -> Result<Res
         (["proxies", id], m) => {
             let id = path_id(id, "proxy")?;
             match *m {
-                Method::GET => Ok(json_response(200, &resources::get::<Proxy>(state, &caller, id).await?.to_api())),
+                Method::GET => Ok(json_response(
+                    200,
+                    &resources::get::<Proxy>(state, &caller, id).await?.to_api(),
+                )),
                 Method::PATCH => {
                     let input: ProxyInput = parse_json(body_bytes(req))?;
-                    Ok(json_response(200, &resources::patch_proxy(state, &caller, id, input).await?.to_api()))
+                    Ok(json_response(
+                        200,
+                        &resources::patch_proxy(state, &caller, id, input)
+                            .await?
+                            .to_api(),
+                    ))
                 }
                 Method::DELETE => {
                     resources::delete::<Proxy>(state, &caller, id).await?;
@@ -311,15 +386,29 @@ async fn route(state: &AppState, req: &Request, correlation: &str) -> Result<Res
     }
 }
 
-async fn list_resources<T: resources::ResourceKind>(state: &AppState, req: &Request, caller: &Caller) -> Result<Response<Body>, AppError> {
+async fn list_resources<T: resources::ResourceKind>(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+) -> Result<Response<Body>, AppError> {
     let limit = limit_param(req, 20, 100)?;
-    let (items, next) = resources::list::<T>(state, caller, limit, query(req, "cursor").as_deref()).await?;
-    Ok(page(items.iter().map(OwnedResource::to_api).collect(), next))
+    let (items, next) =
+        resources::list::<T>(state, caller, limit, query(req, "cursor").as_deref()).await?;
+    Ok(page(
+        items.iter().map(OwnedResource::to_api).collect(),
+        next,
+    ))
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else { return Ok(None) };
-    let key = raw.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
+    let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else {
+        return Ok(None);
+    };
+    let key = raw
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255);
     match key {
         Some(k) => Ok(Some(k.to_string())),
         None => Err(AppError::bad_request(
@@ -339,7 +428,11 @@ fn created(c: &Campaign) -> Response<Body> {
 
 /// `POST /campaigns` with the optional `Idempotency-Key`: same key and body within 24 h → the
 /// stored 201 again; same key, other body → 422; first request still running → 409.
-async fn create_campaign(state: &AppState, req: &Request, caller: &Caller) -> Result<Response<Body>, AppError> {
+async fn create_campaign(
+    state: &AppState,
+    req: &Request,
+    caller: &Caller,
+) -> Result<Response<Body>, AppError> {
     let body = body_bytes(req);
     let input: CreateCampaignInput = parse_json(body)?;
     let Some(key) = idempotency_key(req.headers())? else {
@@ -347,16 +440,34 @@ async fn create_campaign(state: &AppState, req: &Request, caller: &Caller) -> Re
     };
     let repo = IdempotencyRepo::new(&state.ddb, &state.settings.idempotency_table);
     let pk = format!("{}#{key}", caller.owner);
-    let hash: String = Sha256::digest(body).iter().map(|b| format!("{b:02x}")).collect();
+    let hash: String = Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     for _ in 0..3 {
         let now = chrono::Utc::now().timestamp();
-        if repo.claim(&pk, &hash, now, IDEMPOTENCY_LOCK_SECONDS, IDEMPOTENCY_TTL_SECONDS).await? == Write::Done {
+        if repo
+            .claim(
+                &pk,
+                &hash,
+                now,
+                IDEMPOTENCY_LOCK_SECONDS,
+                IDEMPOTENCY_TTL_SECONDS,
+            )
+            .await?
+            == Write::Done
+        {
             return match campaigns::create(state, caller, input).await {
                 Ok(c) => {
                     let response = created(&c);
                     let headers: Vec<(String, String)> = [LOCATION, ETAG]
                         .iter()
-                        .filter_map(|h| Some((h.to_string(), response.headers().get(h)?.to_str().ok()?.to_string())))
+                        .filter_map(|h| {
+                            Some((
+                                h.to_string(),
+                                response.headers().get(h)?.to_str().ok()?.to_string(),
+                            ))
+                        })
                         .collect();
                     let text = c.to_api().to_string();
                     if let Err(e) = repo.complete(&pk, 201, &text, &headers).await {
@@ -374,11 +485,17 @@ async fn create_campaign(state: &AppState, req: &Request, caller: &Caller) -> Re
         }
         match repo.get(&pk).await? {
             None => continue,
-            Some(IdempotencyRecord::InProgress { hash: h } | IdempotencyRecord::Completed { hash: h, .. }) if h != hash => {
+            Some(
+                IdempotencyRecord::InProgress { hash: h }
+                | IdempotencyRecord::Completed { hash: h, .. },
+            ) if h != hash => {
                 return Err(AppError::Invalid {
                     code: InvalidCode::IdempotencyKeyReused,
                     message: "this Idempotency-Key was used with a different request body".into(),
-                    details: vec![crate::error::FieldProblem::new("Idempotency-Key", "reused with a different body")],
+                    details: vec![crate::error::FieldProblem::new(
+                        "Idempotency-Key",
+                        "reused with a different body",
+                    )],
                 });
             }
             Some(IdempotencyRecord::InProgress { .. }) => {
@@ -387,18 +504,29 @@ async fn create_campaign(state: &AppState, req: &Request, caller: &Caller) -> Re
                     "a request with this Idempotency-Key is still being processed",
                 ));
             }
-            Some(IdempotencyRecord::Completed { status, body, headers, .. }) => {
+            Some(IdempotencyRecord::Completed {
+                status,
+                body,
+                headers,
+                ..
+            }) => {
                 let value: Value = serde_json::from_str(&body).map_err(AppError::internal)?;
                 let mut response = json_response(status, &value);
                 for (name, v) in headers {
-                    if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&v)) {
+                    if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&v))
+                    {
                         response.headers_mut().insert(n, v);
                     }
                 }
-                response.headers_mut().insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
+                response.headers_mut().insert(
+                    HeaderName::from_static("idempotent-replayed"),
+                    HeaderValue::from_static("true"),
+                );
                 return Ok(response);
             }
         }
     }
-    Err(AppError::Unavailable("idempotency record kept changing".into()))
+    Err(AppError::Unavailable(
+        "idempotency record kept changing".into(),
+    ))
 }

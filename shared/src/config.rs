@@ -29,11 +29,17 @@ pub struct Settings {
 }
 
 fn var(name: &str, default: &str) -> String {
-    std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string())
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
 }
 
 fn num<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The local default of a queue URL (moto's URL form) for a queue name.
@@ -56,7 +62,9 @@ impl Settings {
                 .unwrap_or_else(|_| local_queue_url("campaign-autostart-autostart")),
             phase_work_queue_url: std::env::var("PHASE_WORK_QUEUE_URL")
                 .unwrap_or_else(|_| local_queue_url("campaign-autostart-phase-work")),
-            ws_management_endpoint: std::env::var("WS_MANAGEMENT_ENDPOINT").ok().filter(|v| !v.is_empty()),
+            ws_management_endpoint: std::env::var("WS_MANAGEMENT_ENDPOINT")
+                .ok()
+                .filter(|v| !v.is_empty()),
             discovery_chunk_size: num("DISCOVERY_CHUNK_SIZE", 1000u64).clamp(1, 5000),
             backoff_base_seconds: num("AUTOSTART_BACKOFF_BASE_SECONDS", 2u32),
             backoff_cap_seconds: num("AUTOSTART_BACKOFF_CAP_SECONDS", 300u32),
@@ -90,5 +98,7 @@ impl AppState {
 }
 
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }

@@ -16,7 +16,10 @@ pub struct FieldProblem {
 
 impl FieldProblem {
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self { field: field.into(), problem: problem.into() }
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 }
 
@@ -70,7 +73,10 @@ pub enum RetryClass {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     #[error("{message}")]
-    BadRequest { message: String, field: Option<String> },
+    BadRequest {
+        message: String,
+        field: Option<String>,
+    },
     #[error("missing, invalid or expired token")]
     Unauthorized,
     #[error("{0} not found")]
@@ -84,7 +90,11 @@ pub enum AppError {
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{message}")]
-    Invalid { code: InvalidCode, message: String, details: Vec<FieldProblem> },
+    Invalid {
+        code: InvalidCode,
+        message: String,
+        details: Vec<FieldProblem>,
+    },
     #[error("a dependency is throttling requests: {0}")]
     Throttled(String),
     #[error("a dependency is unavailable: {0}")]
@@ -95,11 +105,17 @@ pub enum AppError {
 
 impl AppError {
     pub fn bad_request(message: impl Into<String>, field: Option<String>) -> Self {
-        Self::BadRequest { message: message.into(), field }
+        Self::BadRequest {
+            message: message.into(),
+            field,
+        }
     }
 
     pub fn conflict(code: ConflictCode, message: impl Into<String>) -> Self {
-        Self::Conflict { code, message: message.into() }
+        Self::Conflict {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn invalid_config(details: Vec<FieldProblem>) -> Self {
@@ -150,7 +166,10 @@ impl AppError {
     pub fn details(&self) -> Vec<FieldProblem> {
         match self {
             Self::Invalid { details, .. } => details.clone(),
-            Self::BadRequest { field: Some(f), message } => vec![FieldProblem::new(f.clone(), message.clone())],
+            Self::BadRequest {
+                field: Some(f),
+                message,
+            } => vec![FieldProblem::new(f.clone(), message.clone())],
             _ => Vec::new(),
         }
     }
@@ -213,7 +232,10 @@ where
             let code = service.err().code().unwrap_or_default();
             if THROTTLING_CODES.contains(&code) {
                 AppError::Throttled(code.to_string())
-            } else if code.is_empty() || code.contains("InternalServer") || code.contains("ServiceUnavailable") {
+            } else if code.is_empty()
+                || code.contains("InternalServer")
+                || code.contains("ServiceUnavailable")
+            {
                 AppError::Unavailable(format!("{:?}", service.err()))
             } else {
                 AppError::Internal(format!("{code}: {:?}", service.err().message()))
@@ -239,16 +261,51 @@ mod tests {
             (AppError::bad_request("x", None), 400, "BAD_REQUEST"),
             (AppError::Unauthorized, 401, "UNAUTHORIZED"),
             (AppError::NotFound("campaign"), 404, "NOT_FOUND"),
-            (AppError::conflict(ConflictCode::PhaseAlreadyRunning, "x"), 409, "PHASE_ALREADY_RUNNING"),
-            (AppError::conflict(ConflictCode::PhaseAlreadyCompleted, "x"), 409, "PHASE_ALREADY_COMPLETED"),
-            (AppError::conflict(ConflictCode::PhaseOrder, "x"), 409, "PHASE_ORDER"),
-            (AppError::conflict(ConflictCode::IdempotencyInProgress, "x"), 409, "IDEMPOTENCY_IN_PROGRESS"),
-            (AppError::conflict(ConflictCode::ResourceInUse, "x"), 409, "RESOURCE_IN_USE"),
-            (AppError::VersionMismatch { expected: 1, current: 2 }, 412, "VERSION_MISMATCH"),
-            (AppError::PayloadTooLarge { limit: 65536 }, 413, "PAYLOAD_TOO_LARGE"),
+            (
+                AppError::conflict(ConflictCode::PhaseAlreadyRunning, "x"),
+                409,
+                "PHASE_ALREADY_RUNNING",
+            ),
+            (
+                AppError::conflict(ConflictCode::PhaseAlreadyCompleted, "x"),
+                409,
+                "PHASE_ALREADY_COMPLETED",
+            ),
+            (
+                AppError::conflict(ConflictCode::PhaseOrder, "x"),
+                409,
+                "PHASE_ORDER",
+            ),
+            (
+                AppError::conflict(ConflictCode::IdempotencyInProgress, "x"),
+                409,
+                "IDEMPOTENCY_IN_PROGRESS",
+            ),
+            (
+                AppError::conflict(ConflictCode::ResourceInUse, "x"),
+                409,
+                "RESOURCE_IN_USE",
+            ),
+            (
+                AppError::VersionMismatch {
+                    expected: 1,
+                    current: 2,
+                },
+                412,
+                "VERSION_MISMATCH",
+            ),
+            (
+                AppError::PayloadTooLarge { limit: 65536 },
+                413,
+                "PAYLOAD_TOO_LARGE",
+            ),
             (AppError::invalid_config(vec![]), 422, "INVALID_CONFIG"),
             (
-                AppError::Invalid { code: InvalidCode::IdempotencyKeyReused, message: "x".into(), details: vec![] },
+                AppError::Invalid {
+                    code: InvalidCode::IdempotencyKeyReused,
+                    message: "x".into(),
+                    details: vec![],
+                },
                 422,
                 "IDEMPOTENCY_KEY_REUSED",
             ),
@@ -278,9 +335,21 @@ mod tests {
 
     #[test]
     fn only_dependency_failures_are_transient() {
-        assert_eq!(AppError::Throttled("t".into()).retry_class(), RetryClass::Transient);
-        assert_eq!(AppError::Unavailable("t".into()).retry_class(), RetryClass::Transient);
-        assert_eq!(AppError::invalid_config(vec![]).retry_class(), RetryClass::Permanent);
-        assert_eq!(AppError::NotFound("campaign").retry_class(), RetryClass::Permanent);
+        assert_eq!(
+            AppError::Throttled("t".into()).retry_class(),
+            RetryClass::Transient
+        );
+        assert_eq!(
+            AppError::Unavailable("t".into()).retry_class(),
+            RetryClass::Transient
+        );
+        assert_eq!(
+            AppError::invalid_config(vec![]).retry_class(),
+            RetryClass::Permanent
+        );
+        assert_eq!(
+            AppError::NotFound("campaign").retry_class(),
+            RetryClass::Permanent
+        );
     }
 }

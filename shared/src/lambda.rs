@@ -65,10 +65,14 @@ where
         let id = meta.message_id.clone();
         let work = async move {
             let body: T = serde_json::from_str(message.body.as_deref().unwrap_or_default())
-                .map_err(|e| AppError::bad_request(format!("unreadable message body: {e}"), None))?;
+                .map_err(|e| {
+                    AppError::bad_request(format!("unreadable message body: {e}"), None)
+                })?;
             handler(body, meta).await
         };
-        let result = AssertUnwindSafe(work.instrument(span.clone())).catch_unwind().await;
+        let result = AssertUnwindSafe(work.instrument(span.clone()))
+            .catch_unwind()
+            .await;
         let _enter = span.enter();
         match result {
             Ok(Ok(())) => None,
@@ -109,7 +113,11 @@ pub struct CampaignChange {
 impl CampaignChange {
     pub fn from_record(record: &EventRecord) -> Result<Self, AppError> {
         let image = |item: &serde_dynamo::Item| -> Result<Option<Campaign>, AppError> {
-            if item.is_empty() { Ok(None) } else { Ok(Some(serde_dynamo::from_item(item.clone())?)) }
+            if item.is_empty() {
+                Ok(None)
+            } else {
+                Ok(Some(serde_dynamo::from_item(item.clone())?))
+            }
         };
         Ok(Self {
             event_name: record.event_name.clone(),
@@ -125,7 +133,11 @@ impl CampaignChange {
     }
 
     pub fn correlation_id(&self) -> &str {
-        self.new.as_ref().or(self.old.as_ref()).map(|c| c.correlation_id.as_str()).unwrap_or_default()
+        self.new
+            .as_ref()
+            .or(self.old.as_ref())
+            .map(|c| c.correlation_id.as_str())
+            .unwrap_or_default()
     }
 }
 
@@ -154,7 +166,9 @@ where
             eventName = %change.event_name,
         );
         let sequence = change.sequence_number.clone();
-        let result = AssertUnwindSafe(handler(change).instrument(span.clone())).catch_unwind().await;
+        let result = AssertUnwindSafe(handler(change).instrument(span.clone()))
+            .catch_unwind()
+            .await;
         let failed = match result {
             Ok(Ok(())) => false,
             Ok(Err(e)) => {

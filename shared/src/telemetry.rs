@@ -26,7 +26,13 @@ pub const AUTO_START_FAILURES: &str = "campaign.auto_start.failures_total";
 pub const AUTO_START_LATENCY: &str = "campaign.auto_start.latency_ms";
 
 /// One EMF document: `{"_aws": {...}, "<metric>": value, dims...}` on a line of its own.
-pub fn emf_line(metric: &str, value: f64, unit: &str, dimensions: &[(&str, &str)], timestamp_ms: i64) -> String {
+pub fn emf_line(
+    metric: &str,
+    value: f64,
+    unit: &str,
+    dimensions: &[(&str, &str)],
+    timestamp_ms: i64,
+) -> String {
     let dim_names: Vec<&str> = dimensions.iter().map(|(k, _)| *k).collect();
     let mut doc = json!({
         "_aws": {
@@ -55,12 +61,24 @@ fn emit(line: String) {
 pub fn auto_start_success(latency_ms: i64) {
     let now = chrono::Utc::now().timestamp_millis();
     emit(emf_line(AUTO_START_SUCCESS, 1.0, "Count", &[], now));
-    emit(emf_line(AUTO_START_LATENCY, latency_ms as f64, "Milliseconds", &[], now));
+    emit(emf_line(
+        AUTO_START_LATENCY,
+        latency_ms as f64,
+        "Milliseconds",
+        &[],
+        now,
+    ));
 }
 
 /// `reason` is an error code: `INVALID_CONFIG`, `RETRIES_EXHAUSTED`, `ENQUEUE_FAILED`, `THROTTLED`…
 pub fn auto_start_failure(reason: &str) {
-    emit(emf_line(AUTO_START_FAILURES, 1.0, "Count", &[("reason", reason)], chrono::Utc::now().timestamp_millis()));
+    emit(emf_line(
+        AUTO_START_FAILURES,
+        1.0,
+        "Count",
+        &[("reason", reason)],
+        chrono::Utc::now().timestamp_millis(),
+    ));
 }
 
 #[cfg(test)]
@@ -69,15 +87,31 @@ mod tests {
 
     #[test]
     fn emf_document_shape() {
-        let line = emf_line(AUTO_START_FAILURES, 1.0, "Count", &[("reason", "INVALID_CONFIG")], 42);
+        let line = emf_line(
+            AUTO_START_FAILURES,
+            1.0,
+            "Count",
+            &[("reason", "INVALID_CONFIG")],
+            42,
+        );
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["_aws"]["Timestamp"], 42);
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["reason"], []]));
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], AUTO_START_FAILURES);
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["reason"], []])
+        );
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            AUTO_START_FAILURES
+        );
         assert_eq!(v[AUTO_START_FAILURES], 1.0);
         assert_eq!(v["reason"], "INVALID_CONFIG");
-        let plain: serde_json::Value = serde_json::from_str(&emf_line(AUTO_START_SUCCESS, 1.0, "Count", &[], 1)).unwrap();
-        assert_eq!(plain["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([[]]));
+        let plain: serde_json::Value =
+            serde_json::from_str(&emf_line(AUTO_START_SUCCESS, 1.0, "Count", &[], 1)).unwrap();
+        assert_eq!(
+            plain["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[]])
+        );
     }
 }

@@ -28,7 +28,12 @@ pub async fn token_for(sub: &str) -> String {
         .json(&json!({"sub": sub}))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("the local stack is not running at {} ({e}); start it with scripts/stack.sh start", api_url()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "the local stack is not running at {} ({e}); start it with scripts/stack.sh start",
+                api_url()
+            )
+        });
     let body: Value = res.json().await.expect("token JSON");
     body["token"].as_str().expect("token").to_string()
 }
@@ -52,19 +57,32 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or_default()
     }
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self
     }
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str) -> Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
         self
     }
@@ -82,18 +100,36 @@ impl Client {
     pub async fn new_user() -> Self {
         let user = new_user();
         let token = token_for(&user).await;
-        Self { http: reqwest::Client::new(), token: Some(token), user }
+        Self {
+            http: reqwest::Client::new(),
+            token: Some(token),
+            user,
+        }
     }
 
     pub fn anonymous() -> Self {
-        Self { http: reqwest::Client::new(), token: None, user: String::new() }
+        Self {
+            http: reqwest::Client::new(),
+            token: None,
+            user: String::new(),
+        }
     }
 
     pub fn with_token(token: &str) -> Self {
-        Self { http: reqwest::Client::new(), token: Some(token.to_string()), user: String::new() }
+        Self {
+            http: reqwest::Client::new(),
+            token: Some(token.to_string()),
+            user: String::new(),
+        }
     }
 
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = self.http.request(method, format!("{}{path}", api_url()));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -107,8 +143,17 @@ impl Client {
         Self::reply(req).await
     }
 
-    pub async fn raw(&self, method: Method, path: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> Reply {
-        let mut req = self.http.request(method, format!("{}{path}", api_url())).body(body);
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", api_url()))
+            .body(body);
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
@@ -123,8 +168,16 @@ impl Client {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.unwrap_or_default();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Reply { status, headers, body }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -149,10 +202,19 @@ impl Client {
     }
 
     /// Polls `GET /campaigns/{id}/status` until `pred` holds (or panics after `timeout`).
-    pub async fn wait_status(&self, id: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_status(
+        &self,
+        id: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let start = Instant::now();
         loop {
-            let status = self.get(&format!("/campaigns/{id}/status")).await.expect(200).body;
+            let status = self
+                .get(&format!("/campaigns/{id}/status"))
+                .await
+                .expect(200)
+                .body;
             if pred(&status) {
                 return status;
             }
@@ -182,12 +244,20 @@ pub fn campaign_body(mode: &str, n: u64) -> Value {
 
 /// Field-level status of phase `name` in a status or campaign body.
 pub fn phase<'a>(body: &'a Value, name: &str) -> &'a Value {
-    body["phases"].as_array().and_then(|p| p.iter().find(|x| x["phase"] == name)).unwrap_or(&Value::Null)
+    body["phases"]
+        .as_array()
+        .and_then(|p| p.iter().find(|x| x["phase"] == name))
+        .unwrap_or(&Value::Null)
 }
 
 /// Arms a fault in the local stack (see local/src/faults.rs); returns the rule id.
 pub async fn arm_fault(rule: &Value) -> u64 {
-    let res = reqwest::Client::new().post(format!("{}/_local/faults", api_url())).json(rule).send().await.expect("arm fault");
+    let res = reqwest::Client::new()
+        .post(format!("{}/_local/faults", api_url()))
+        .json(rule)
+        .send()
+        .await
+        .expect("arm fault");
     assert_eq!(res.status().as_u16(), 201, "arming a fault");
     let body: Value = res.json().await.expect("fault JSON");
     body["ruleId"].as_u64().expect("ruleId")
@@ -195,7 +265,11 @@ pub async fn arm_fault(rule: &Value) -> u64 {
 
 /// How many requests a fault rule has failed so far.
 pub async fn fault_injected(rule: u64) -> u64 {
-    let res = reqwest::Client::new().get(format!("{}/_local/faults/{rule}", api_url())).send().await.expect("fault stats");
+    let res = reqwest::Client::new()
+        .get(format!("{}/_local/faults/{rule}", api_url()))
+        .send()
+        .await
+        .expect("fault stats");
     let body: Value = res.json().await.expect("fault stats JSON");
     body["injected"].as_u64().expect("injected")
 }

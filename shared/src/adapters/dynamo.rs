@@ -43,7 +43,12 @@ pub fn encode_cursor(key: &Item) -> String {
 
 /// Decodes a cursor and checks it names the caller's own keys (`owner_attr` = caller) and only
 /// the attributes a key of this listing has.
-pub fn decode_cursor(cursor: &str, owner_attr: &str, owner: &str, attrs: &[&str]) -> Result<Item, AppError> {
+pub fn decode_cursor(
+    cursor: &str,
+    owner_attr: &str,
+    owner: &str,
+    attrs: &[&str],
+) -> Result<Item, AppError> {
     let bad = || AppError::bad_request("the cursor is not valid", Some("cursor".into()));
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let map: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
@@ -111,7 +116,10 @@ impl<'a> CampaignRepo<'a> {
             .await;
         match res {
             Ok(_) => Ok(Write::Done),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Ok(Write::Conflict)
             }
             Err(e) => Err(classify_sdk_error(e)),
@@ -119,7 +127,11 @@ impl<'a> CampaignRepo<'a> {
     }
 
     /// Writes `campaign` if the stored version is still `expected_version`.
-    pub async fn save(&self, campaign: &Campaign, expected_version: u64) -> Result<Write, AppError> {
+    pub async fn save(
+        &self,
+        campaign: &Campaign,
+        expected_version: u64,
+    ) -> Result<Write, AppError> {
         let item: Item = serde_dynamo::to_item(campaign)?;
         let res = self
             .ddb
@@ -133,7 +145,10 @@ impl<'a> CampaignRepo<'a> {
             .await;
         match res {
             Ok(_) => Ok(Write::Done),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Ok(Write::Conflict)
             }
             Err(e) => Err(classify_sdk_error(e)),
@@ -153,7 +168,10 @@ impl<'a> CampaignRepo<'a> {
             .await;
         match res {
             Ok(_) => Ok(Write::Done),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Ok(Write::Conflict)
             }
             Err(e) => Err(classify_sdk_error(e)),
@@ -161,7 +179,12 @@ impl<'a> CampaignRepo<'a> {
     }
 
     /// One page of the owner's campaigns, newest first.
-    pub async fn list(&self, owner: &str, limit: i32, cursor: Option<&str>) -> Result<(Vec<Campaign>, Option<String>), AppError> {
+    pub async fn list(
+        &self,
+        owner: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Campaign>, Option<String>), AppError> {
         let start = cursor
             .map(|c| decode_cursor(c, "ownerId", owner, &["ownerId", "createdKey", "id"]))
             .transpose()?;
@@ -184,7 +207,10 @@ impl<'a> CampaignRepo<'a> {
             .into_iter()
             .map(serde_dynamo::from_item)
             .collect::<Result<Vec<Campaign>, _>>()?;
-        let next = out.last_evaluated_key.filter(|_| items.len() as i32 == limit).map(|k| encode_cursor(&k));
+        let next = out
+            .last_evaluated_key
+            .filter(|_| items.len() as i32 == limit)
+            .map(|k| encode_cursor(&k));
         Ok((items, next))
     }
 
@@ -215,7 +241,11 @@ impl<'a> ResourceRepo<'a> {
         Self { ddb, table }
     }
 
-    pub async fn get<T: OwnedResource>(&self, owner: &str, id: Uuid) -> Result<Option<T>, AppError> {
+    pub async fn get<T: OwnedResource>(
+        &self,
+        owner: &str,
+        id: Uuid,
+    ) -> Result<Option<T>, AppError> {
         let out = self
             .ddb
             .get_item()
@@ -226,17 +256,38 @@ impl<'a> ResourceRepo<'a> {
             .send()
             .await
             .map_err(classify_sdk_error)?;
-        out.item.map(serde_dynamo::from_item).transpose().map_err(Into::into)
+        out.item
+            .map(serde_dynamo::from_item)
+            .transpose()
+            .map_err(Into::into)
     }
 
     /// Inserts a new resource, or replaces an existing one when `must_exist`.
-    pub async fn put<T: OwnedResource>(&self, resource: &T, must_exist: bool) -> Result<Write, AppError> {
+    pub async fn put<T: OwnedResource>(
+        &self,
+        resource: &T,
+        must_exist: bool,
+    ) -> Result<Write, AppError> {
         let item: Item = serde_dynamo::to_item(resource)?;
-        let cond = if must_exist { "attribute_exists(id)" } else { "attribute_not_exists(id)" };
-        let res = self.ddb.put_item().table_name(self.table).set_item(Some(item)).condition_expression(cond).send().await;
+        let cond = if must_exist {
+            "attribute_exists(id)"
+        } else {
+            "attribute_not_exists(id)"
+        };
+        let res = self
+            .ddb
+            .put_item()
+            .table_name(self.table)
+            .set_item(Some(item))
+            .condition_expression(cond)
+            .send()
+            .await;
         match res {
             Ok(_) => Ok(Write::Done),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Ok(Write::Conflict)
             }
             Err(e) => Err(classify_sdk_error(e)),
@@ -255,15 +306,25 @@ impl<'a> ResourceRepo<'a> {
             .await;
         match res {
             Ok(_) => Ok(Write::Done),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Ok(Write::Conflict)
             }
             Err(e) => Err(classify_sdk_error(e)),
         }
     }
 
-    pub async fn list<T: OwnedResource>(&self, owner: &str, limit: i32, cursor: Option<&str>) -> Result<(Vec<T>, Option<String>), AppError> {
-        let start = cursor.map(|c| decode_cursor(c, "ownerId", owner, &["ownerId", "id"])).transpose()?;
+    pub async fn list<T: OwnedResource>(
+        &self,
+        owner: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<T>, Option<String>), AppError> {
+        let start = cursor
+            .map(|c| decode_cursor(c, "ownerId", owner, &["ownerId", "id"]))
+            .transpose()?;
         let out = self
             .ddb
             .query()
@@ -281,7 +342,10 @@ impl<'a> ResourceRepo<'a> {
             .into_iter()
             .map(serde_dynamo::from_item)
             .collect::<Result<Vec<T>, _>>()?;
-        let next = out.last_evaluated_key.filter(|_| items.len() as i32 == limit).map(|k| encode_cursor(&k));
+        let next = out
+            .last_evaluated_key
+            .filter(|_| items.len() as i32 == limit)
+            .map(|k| encode_cursor(&k));
         Ok((items, next))
     }
 }
@@ -299,7 +363,12 @@ impl<'a> DomainRepo<'a> {
     }
 
     /// Idempotent: a retried chunk overwrites the item with the same content.
-    pub async fn put_chunk(&self, campaign_id: Uuid, chunk: u64, domains: &[String]) -> Result<(), AppError> {
+    pub async fn put_chunk(
+        &self,
+        campaign_id: Uuid,
+        chunk: u64,
+        domains: &[String],
+    ) -> Result<(), AppError> {
         self.ddb
             .put_item()
             .table_name(self.table)
@@ -314,7 +383,12 @@ impl<'a> DomainRepo<'a> {
     }
 
     /// Chunks `from..` of a campaign, at most `max_chunks`, in order.
-    pub async fn chunks_from(&self, campaign_id: Uuid, from: u64, max_chunks: i32) -> Result<Vec<(u64, Vec<String>)>, AppError> {
+    pub async fn chunks_from(
+        &self,
+        campaign_id: Uuid,
+        from: u64,
+        max_chunks: i32,
+    ) -> Result<Vec<(u64, Vec<String>)>, AppError> {
         let out = self
             .ddb
             .query()
@@ -335,7 +409,9 @@ impl<'a> DomainRepo<'a> {
                 _ => return Err(AppError::internal("domain chunk without a number")),
             };
             let domains = match item.get("domains") {
-                Some(Av::S(joined)) if !joined.is_empty() => joined.split('\n').map(str::to_string).collect(),
+                Some(Av::S(joined)) if !joined.is_empty() => {
+                    joined.split('\n').map(str::to_string).collect()
+                }
                 _ => Vec::new(),
             };
             chunks.push((chunk, domains));
@@ -365,7 +441,10 @@ impl<'a> DomainRepo<'a> {
             let mut requests: Vec<WriteRequest> = keys
                 .into_iter()
                 .map(|key| {
-                    let delete = DeleteRequest::builder().set_key(Some(key)).build().map_err(AppError::internal)?;
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(key))
+                        .build()
+                        .map_err(AppError::internal)?;
                     Ok(WriteRequest::builder().delete_request(delete).build())
                 })
                 .collect::<Result<_, AppError>>()?;
@@ -377,7 +456,10 @@ impl<'a> DomainRepo<'a> {
                     .send()
                     .await
                     .map_err(classify_sdk_error)?;
-                requests = out.unprocessed_items.and_then(|mut m| m.remove(self.table)).unwrap_or_default();
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(self.table))
+                    .unwrap_or_default();
             }
         }
     }
@@ -392,8 +474,15 @@ pub struct IdempotencyRepo<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyRecord {
-    InProgress { hash: String },
-    Completed { hash: String, status: u16, body: String, headers: Vec<(String, String)> },
+    InProgress {
+        hash: String,
+    },
+    Completed {
+        hash: String,
+        status: u16,
+        body: String,
+        headers: Vec<(String, String)>,
+    },
 }
 
 impl<'a> IdempotencyRepo<'a> {
@@ -403,7 +492,14 @@ impl<'a> IdempotencyRepo<'a> {
 
     /// Claims `key` for a new request: succeeds when no live record exists (none, expired, or an
     /// in-progress one whose lock ran out because its request died).
-    pub async fn claim(&self, key: &str, hash: &str, now: i64, lock_seconds: i64, ttl_seconds: i64) -> Result<Write, AppError> {
+    pub async fn claim(
+        &self,
+        key: &str,
+        hash: &str,
+        now: i64,
+        lock_seconds: i64,
+        ttl_seconds: i64,
+    ) -> Result<Write, AppError> {
         let res = self
             .ddb
             .put_item()
@@ -423,7 +519,10 @@ impl<'a> IdempotencyRepo<'a> {
             .await;
         match res {
             Ok(_) => Ok(Write::Done),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Ok(Write::Conflict)
             }
             Err(e) => Err(classify_sdk_error(e)),
@@ -440,31 +539,50 @@ impl<'a> IdempotencyRepo<'a> {
             .send()
             .await
             .map_err(classify_sdk_error)?;
-        let Some(item) = out.item else { return Ok(None) };
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
         let text = |name: &str| match item.get(name) {
             Some(Av::S(v)) => v.clone(),
             _ => String::new(),
         };
         let hash = text("hash");
         if text("status") == "COMPLETED" {
-            let headers: Vec<(String, String)> = serde_json::from_str(&text("headers")).unwrap_or_default();
+            let headers: Vec<(String, String)> =
+                serde_json::from_str(&text("headers")).unwrap_or_default();
             let status = text("responseStatus").parse().unwrap_or(201);
-            Ok(Some(IdempotencyRecord::Completed { hash, status, body: text("body"), headers }))
+            Ok(Some(IdempotencyRecord::Completed {
+                hash,
+                status,
+                body: text("body"),
+                headers,
+            }))
         } else {
             Ok(Some(IdempotencyRecord::InProgress { hash }))
         }
     }
 
-    pub async fn complete(&self, key: &str, status: u16, body: &str, headers: &[(String, String)]) -> Result<(), AppError> {
+    pub async fn complete(
+        &self,
+        key: &str,
+        status: u16,
+        body: &str,
+        headers: &[(String, String)],
+    ) -> Result<(), AppError> {
         self.ddb
             .update_item()
             .table_name(self.table)
             .key("pk", s(key))
-            .update_expression("SET #st = :done, body = :body, headers = :headers, responseStatus = :rs")
+            .update_expression(
+                "SET #st = :done, body = :body, headers = :headers, responseStatus = :rs",
+            )
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":done", s("COMPLETED"))
             .expression_attribute_values(":body", s(body))
-            .expression_attribute_values(":headers", s(serde_json::to_string(headers).unwrap_or_default()))
+            .expression_attribute_values(
+                ":headers",
+                s(serde_json::to_string(headers).unwrap_or_default()),
+            )
             .expression_attribute_values(":rs", s(status.to_string()))
             .send()
             .await

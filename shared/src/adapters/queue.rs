@@ -42,7 +42,11 @@ impl<'a> Queue<'a> {
         Self { sqs, url }
     }
 
-    pub async fn send<T: Serialize>(&self, message: &T, correlation_id: &str) -> Result<(), AppError> {
+    pub async fn send<T: Serialize>(
+        &self,
+        message: &T,
+        correlation_id: &str,
+    ) -> Result<(), AppError> {
         let body = serde_json::to_string(message).map_err(AppError::internal)?;
         let attribute = MessageAttributeValue::builder()
             .data_type("String")
@@ -61,7 +65,11 @@ impl<'a> Queue<'a> {
     }
 
     /// Hides a message for `seconds` from now (the retry backoff of a failed message).
-    pub async fn change_visibility(&self, receipt_handle: &str, seconds: i32) -> Result<(), AppError> {
+    pub async fn change_visibility(
+        &self,
+        receipt_handle: &str,
+        seconds: i32,
+    ) -> Result<(), AppError> {
         self.sqs
             .change_message_visibility()
             .queue_url(self.url)
@@ -93,7 +101,11 @@ mod tests {
         assert_eq!(backoff_seconds(2, 2, 300, 1.0), 4);
         assert_eq!(backoff_seconds(5, 2, 300, 1.0), 32);
         assert_eq!(backoff_seconds(30, 2, 300, 1.0), 300);
-        assert_eq!(backoff_seconds(3, 2, 300, 0.0), 1, "never 0: the message must not come straight back");
+        assert_eq!(
+            backoff_seconds(3, 2, 300, 0.0),
+            1,
+            "never 0: the message must not come straight back"
+        );
         assert_eq!(backoff_seconds(3, 2, 300, 0.5), 4);
     }
 
@@ -107,6 +119,10 @@ mod tests {
         };
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["phase"], "discovery");
-        assert!(v.get("campaignId").is_some() && v.get("requestedAt").is_some() && v.get("correlationId").is_some());
+        assert!(
+            v.get("campaignId").is_some()
+                && v.get("requestedAt").is_some()
+                && v.get("correlationId").is_some()
+        );
     }
 }

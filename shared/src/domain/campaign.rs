@@ -37,7 +37,11 @@ impl PhaseStatus {
         use PhaseStatus::*;
         matches!(
             (self, next),
-            (NotStarted, Running) | (Queued, Running) | (Running, Completed) | (Running, Failed) | (Failed, Running)
+            (NotStarted, Running)
+                | (Queued, Running)
+                | (Running, Completed)
+                | (Running, Failed)
+                | (Failed, Running)
         )
     }
 }
@@ -92,7 +96,11 @@ pub struct ErrorInfo {
 
 impl From<&AppError> for ErrorInfo {
     fn from(err: &AppError) -> Self {
-        Self { code: err.code().to_string(), message: err.public_message(), details: err.details() }
+        Self {
+            code: err.code().to_string(),
+            message: err.public_message(),
+            details: err.details(),
+        }
     }
 }
 
@@ -223,7 +231,10 @@ impl Campaign {
         let mut campaign = Self {
             id,
             owner_id: owner_id.to_string(),
-            created_key: format!("{}#{id}", now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            created_key: format!(
+                "{}#{id}",
+                now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ),
             name,
             mode: Mode::StepByStep,
             correlation_id,
@@ -231,7 +242,10 @@ impl Campaign {
             created_at: now,
             updated_at: now,
             config,
-            phases: PIPELINE.iter().map(|def| PhaseState::new(def.name)).collect(),
+            phases: PIPELINE
+                .iter()
+                .map(|def| PhaseState::new(def.name))
+                .collect(),
             auto_start: AutoStart::default(),
         };
         campaign.mode = mode;
@@ -242,16 +256,25 @@ impl Campaign {
     }
 
     pub fn phase(&self, name: PhaseName) -> &PhaseState {
-        self.phases.iter().find(|p| p.phase == name).expect("every pipeline phase is present")
+        self.phases
+            .iter()
+            .find(|p| p.phase == name)
+            .expect("every pipeline phase is present")
     }
 
     fn phase_mut(&mut self, name: PhaseName) -> &mut PhaseState {
-        self.phases.iter_mut().find(|p| p.phase == name).expect("every pipeline phase is present")
+        self.phases
+            .iter_mut()
+            .find(|p| p.phase == name)
+            .expect("every pipeline phase is present")
     }
 
     /// The phase currently running, if any.
     pub fn running_phase(&self) -> Option<PhaseName> {
-        self.phases.iter().find(|p| p.status == PhaseStatus::Running).map(|p| p.phase)
+        self.phases
+            .iter()
+            .find(|p| p.status == PhaseStatus::Running)
+            .map(|p| p.phase)
     }
 
     fn touch(&mut self, now: DateTime<Utc>) {
@@ -295,7 +318,9 @@ impl Campaign {
             }
         }
         self.touch(now);
-        ModeChange::Changed { auto_start_queued: queued }
+        ModeChange::Changed {
+            auto_start_queued: queued,
+        }
     }
 
     /// The phase Full Auto would start now: the first phase that is `not_started` when every phase
@@ -320,7 +345,10 @@ impl Campaign {
         let state = self.phase(name);
         match state.status {
             PhaseStatus::Running => {
-                return Err(AppError::conflict(ConflictCode::PhaseAlreadyRunning, format!("{name} is already running")));
+                return Err(AppError::conflict(
+                    ConflictCode::PhaseAlreadyRunning,
+                    format!("{name} is already running"),
+                ));
             }
             PhaseStatus::Completed => {
                 return Err(AppError::conflict(
@@ -331,7 +359,10 @@ impl Campaign {
             _ => {}
         }
         if let Some(running) = self.running_phase() {
-            return Err(AppError::conflict(ConflictCode::PhaseAlreadyRunning, format!("{running} is running")));
+            return Err(AppError::conflict(
+                ConflictCode::PhaseAlreadyRunning,
+                format!("{running} is running"),
+            ));
         }
         for earlier in PIPELINE.iter().take_while(|d| d.name != name) {
             if self.phase(earlier.name).status != PhaseStatus::Completed {
@@ -384,7 +415,13 @@ impl Campaign {
     /// Records that chunk `chunk` of a running phase is persisted and `items` more are done.
     /// Returns `None` when the chunk was already recorded (a redelivery) or the phase is not
     /// running, so the caller writes nothing.
-    pub fn record_chunk(&mut self, name: PhaseName, chunk: u64, items: u64, now: DateTime<Utc>) -> Option<ChunkOutcome> {
+    pub fn record_chunk(
+        &mut self,
+        name: PhaseName,
+        chunk: u64,
+        items: u64,
+        now: DateTime<Utc>,
+    ) -> Option<ChunkOutcome> {
         let state = self.phase_mut(name);
         if state.status != PhaseStatus::Running || state.next_chunk != chunk {
             return None;
@@ -425,8 +462,17 @@ impl Campaign {
 
     /// Ends a queued auto-start with a non-start outcome. Returns false (write nothing) when the
     /// auto-start is not queued any more.
-    pub fn end_auto_start(&mut self, outcome: AutoStartStatus, error: Option<ErrorInfo>, attempts: u32, now: DateTime<Utc>) -> bool {
-        debug_assert!(matches!(outcome, AutoStartStatus::Skipped | AutoStartStatus::Cancelled | AutoStartStatus::Failed));
+    pub fn end_auto_start(
+        &mut self,
+        outcome: AutoStartStatus,
+        error: Option<ErrorInfo>,
+        attempts: u32,
+        now: DateTime<Utc>,
+    ) -> bool {
+        debug_assert!(matches!(
+            outcome,
+            AutoStartStatus::Skipped | AutoStartStatus::Cancelled | AutoStartStatus::Failed
+        ));
         if self.auto_start.status != AutoStartStatus::Queued {
             return false;
         }
@@ -439,7 +485,8 @@ impl Campaign {
 
     /// Records a failed attempt of a queued auto-start that will be retried.
     pub fn record_auto_start_attempt(&mut self, attempts: u32, now: DateTime<Utc>) -> bool {
-        if self.auto_start.status != AutoStartStatus::Queued || self.auto_start.attempts >= attempts {
+        if self.auto_start.status != AutoStartStatus::Queued || self.auto_start.attempts >= attempts
+        {
             return false;
         }
         self.auto_start.attempts = attempts;
@@ -448,18 +495,30 @@ impl Campaign {
     }
 
     /// `PUT /campaigns/{id}/config`: allowed only before discovery has started.
-    pub fn replace_config(&mut self, config: CampaignConfig, now: DateTime<Utc>) -> Result<(), AppError> {
+    pub fn replace_config(
+        &mut self,
+        config: CampaignConfig,
+        now: DateTime<Utc>,
+    ) -> Result<(), AppError> {
         match self.phase(PhaseName::Discovery).status {
             PhaseStatus::NotStarted | PhaseStatus::Queued => {}
             PhaseStatus::Completed => {
-                return Err(AppError::conflict(ConflictCode::PhaseAlreadyCompleted, "discovery has completed"));
+                return Err(AppError::conflict(
+                    ConflictCode::PhaseAlreadyCompleted,
+                    "discovery has completed",
+                ));
             }
             PhaseStatus::Running | PhaseStatus::Failed => {
-                return Err(AppError::conflict(ConflictCode::PhaseAlreadyRunning, "discovery has started"));
+                return Err(AppError::conflict(
+                    ConflictCode::PhaseAlreadyRunning,
+                    "discovery has started",
+                ));
             }
         }
-        self.config = config;
-        self.touch(now);
+        if self.config != config {
+            self.config = config;
+            self.touch(now);
+        }
         Ok(())
     }
 

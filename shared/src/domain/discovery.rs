@@ -91,7 +91,10 @@ impl DiscoveryInput {
 
         let constant = self.constant_string.clone().unwrap_or_default();
         if constant.chars().any(|c| !is_label_char(c)) {
-            problems.push(FieldProblem::new(field("constantString"), "may contain only a-z, 0-9 and '-'"));
+            problems.push(FieldProblem::new(
+                field("constantString"),
+                "may contain only a-z, 0-9 and '-'",
+            ));
         }
 
         let variable_length = match self.variable_length {
@@ -115,11 +118,17 @@ impl DiscoveryInput {
                 None
             }
             Some(s) if s.chars().any(|c| !is_label_char(c)) => {
-                problems.push(FieldProblem::new(field("characterSet"), "may contain only a-z, 0-9 and '-'"));
+                problems.push(FieldProblem::new(
+                    field("characterSet"),
+                    "may contain only a-z, 0-9 and '-'",
+                ));
                 None
             }
             Some(s) if distinct_chars(s).len() < 2 => {
-                problems.push(FieldProblem::new(field("characterSet"), "needs at least 2 distinct characters"));
+                problems.push(FieldProblem::new(
+                    field("characterSet"),
+                    "needs at least 2 distinct characters",
+                ));
                 None
             }
             Some(s) if !s.chars().any(|c| c != '-') => None,
@@ -136,7 +145,10 @@ impl DiscoveryInput {
                 None
             }
             Some(list) if list.len() > MAX_TLDS => {
-                problems.push(FieldProblem::new(field("tlds"), format!("at most {MAX_TLDS} TLDs")));
+                problems.push(FieldProblem::new(
+                    field("tlds"),
+                    format!("at most {MAX_TLDS} TLDs"),
+                ));
                 None
             }
             Some(list) => {
@@ -154,7 +166,10 @@ impl DiscoveryInput {
                         ));
                     } else if list[..i].contains(tld) {
                         ok = false;
-                        problems.push(FieldProblem::new(format!("{prefix}.tlds[{i}]"), "is a duplicate"));
+                        problems.push(FieldProblem::new(
+                            format!("{prefix}.tlds[{i}]"),
+                            "is a duplicate",
+                        ));
                     }
                 }
                 ok.then(|| list.clone())
@@ -177,9 +192,16 @@ impl DiscoveryInput {
         };
 
         // Checks that need several fields: label shape, length, and the size of the space.
-        if let (Some(pattern_type), Some(variable_length), Some(charset)) = (pattern_type, variable_length, &charset) {
+        if let (Some(pattern_type), Some(variable_length), Some(charset)) =
+            (pattern_type, variable_length, &charset)
+        {
             let label_len = constant.len()
-                + variable_length as usize * if pattern_type == PatternType::Both { 2 } else { 1 };
+                + variable_length as usize
+                    * if pattern_type == PatternType::Both {
+                        2
+                    } else {
+                        1
+                    };
             if label_len > MAX_LABEL_LEN {
                 problems.push(FieldProblem::new(
                     field("variableLength"),
@@ -198,7 +220,10 @@ impl DiscoveryInput {
             if let Some(tlds) = &tlds {
                 let longest = tlds.iter().map(String::len).max().unwrap_or(0);
                 if label_len + longest > MAX_DOMAIN_LEN {
-                    problems.push(FieldProblem::new(field("tlds"), "the domain would be longer than 253 characters"));
+                    problems.push(FieldProblem::new(
+                        field("tlds"),
+                        "the domain would be longer than 253 characters",
+                    ));
                 }
                 if let Some(num_domains) = num_domains {
                     let candidate = DiscoveryConfig {
@@ -220,10 +245,29 @@ impl DiscoveryInput {
             }
         }
 
-        match (problems.is_empty(), pattern_type, variable_length, charset, tlds, num_domains) {
-            (true, Some(pattern_type), Some(variable_length), Some(character_set), Some(tlds), Some(num_domains)) => {
-                Ok(DiscoveryConfig { pattern_type, constant_string: constant, variable_length, character_set, tlds, num_domains })
-            }
+        match (
+            problems.is_empty(),
+            pattern_type,
+            variable_length,
+            charset,
+            tlds,
+            num_domains,
+        ) {
+            (
+                true,
+                Some(pattern_type),
+                Some(variable_length),
+                Some(character_set),
+                Some(tlds),
+                Some(num_domains),
+            ) => Ok(DiscoveryConfig {
+                pattern_type,
+                constant_string: constant,
+                variable_length,
+                character_set,
+                tlds,
+                num_domains,
+            }),
             _ => Err(problems),
         }
     }
@@ -269,9 +313,18 @@ impl DiscoveryConfig {
                 .collect()
         };
         match self.pattern_type {
-            PatternType::Prefix => Layout { head: make(true, constant_empty), tail: Vec::new() },
-            PatternType::Suffix => Layout { head: Vec::new(), tail: make(constant_empty, true) },
-            PatternType::Both => Layout { head: make(true, false), tail: make(false, true) },
+            PatternType::Prefix => Layout {
+                head: make(true, constant_empty),
+                tail: Vec::new(),
+            },
+            PatternType::Suffix => Layout {
+                head: Vec::new(),
+                tail: make(constant_empty, true),
+            },
+            PatternType::Both => Layout {
+                head: make(true, false),
+                tail: make(false, true),
+            },
         }
     }
 
@@ -282,7 +335,9 @@ impl DiscoveryConfig {
             .head
             .iter()
             .chain(layout.tail.iter())
-            .fold(self.tlds.len() as u128, |acc, alphabet| acc.saturating_mul(alphabet.len() as u128))
+            .fold(self.tlds.len() as u128, |acc, alphabet| {
+                acc.saturating_mul(alphabet.len() as u128)
+            })
     }
 
     /// A generator for the domains of this config, in their fixed order.
@@ -343,7 +398,14 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashSet;
 
-    fn config(pattern_type: PatternType, constant: &str, len: u32, charset: &str, tlds: &[&str], n: u64) -> DiscoveryConfig {
+    fn config(
+        pattern_type: PatternType,
+        constant: &str,
+        len: u32,
+        charset: &str,
+        tlds: &[&str],
+        n: u64,
+    ) -> DiscoveryConfig {
         DiscoveryConfig {
             pattern_type,
             constant_string: constant.into(),
@@ -374,15 +436,34 @@ mod tests {
     #[test]
     fn space_size_excludes_dash_at_label_edges() {
         // prefix, constant "shop": only position 0 is an edge → 2 * 3 (with '-') * 1 tld
-        assert_eq!(config(PatternType::Prefix, "shop", 2, "ab-", &[".com"], 1).space_size(), 2 * 3);
+        assert_eq!(
+            config(PatternType::Prefix, "shop", 2, "ab-", &[".com"], 1).space_size(),
+            2 * 3
+        );
         // suffix with empty constant: both ends are edges
-        assert_eq!(config(PatternType::Suffix, "", 3, "ab-", &[".com"], 1).space_size(), 2 * 3 * 2);
+        assert_eq!(
+            config(PatternType::Suffix, "", 3, "ab-", &[".com"], 1).space_size(),
+            2 * 3 * 2
+        );
         // both: var1[0] and var2[last] are edges
-        assert_eq!(config(PatternType::Both, "x", 2, "a-", &[".com", ".io"], 1).space_size(), 2 * (1 * 2) * (2 * 1));
+        assert_eq!(
+            config(PatternType::Both, "x", 2, "a-", &[".com", ".io"], 1).space_size(),
+            2 * 2 * 2 /* tlds × var1 (first char no '-') × var2 (last char no '-') */
+        );
         // duplicates in the character set count once
-        assert_eq!(config(PatternType::Prefix, "shop", 1, "aab", &[".com"], 1).space_size(), 2);
+        assert_eq!(
+            config(PatternType::Prefix, "shop", 1, "aab", &[".com"], 1).space_size(),
+            2
+        );
         // huge spaces saturate instead of overflowing
-        let big = config(PatternType::Both, "", 12, "abcdefghijklmnopqrstuvwxyz0123456789-", &[".com"], 1);
+        let big = config(
+            PatternType::Both,
+            "",
+            12,
+            "abcdefghijklmnopqrstuvwxyz0123456789-",
+            &[".com"],
+            1,
+        );
         assert!(big.space_size() > u128::from(u64::MAX));
     }
 
@@ -393,7 +474,13 @@ mod tests {
         assert_eq!(
             g.range(0, 8),
             vec![
-                "aashop.com", "aashop.net", "abshop.com", "abshop.net", "bashop.com", "bashop.net", "bbshop.com",
+                "aashop.com",
+                "aashop.net",
+                "abshop.com",
+                "abshop.net",
+                "bashop.com",
+                "bashop.net",
+                "bbshop.com",
                 "bbshop.net"
             ]
         );
@@ -424,7 +511,10 @@ mod tests {
             "config.discovery.tlds[2]",
             "config.discovery.numDomains",
         ] {
-            assert!(fields.contains(&expected), "{expected} missing from {fields:?}");
+            assert!(
+                fields.contains(&expected),
+                "{expected} missing from {fields:?}"
+            );
         }
     }
 
@@ -444,17 +534,27 @@ mod tests {
     fn label_edges_and_length_are_checked() {
         let mut input = valid_input();
         input.constant_string = Some("shop-".into());
-        assert_eq!(input.validate("d").unwrap_err()[0].field, "d.constantString");
+        assert_eq!(
+            input.validate("d").unwrap_err()[0].field,
+            "d.constantString"
+        );
         input.pattern_type = Some(PatternType::Suffix);
         assert!(input.validate("d").is_ok(), "shop-abc is a valid label");
         input.variable_length = Some(12);
         input.constant_string = Some("a".repeat(52));
-        assert_eq!(input.validate("d").unwrap_err()[0].field, "d.variableLength");
+        assert_eq!(
+            input.validate("d").unwrap_err()[0].field,
+            "d.variableLength"
+        );
     }
 
     fn arb_config() -> impl Strategy<Value = DiscoveryConfig> {
         (
-            prop_oneof![Just(PatternType::Prefix), Just(PatternType::Suffix), Just(PatternType::Both)],
+            prop_oneof![
+                Just(PatternType::Prefix),
+                Just(PatternType::Suffix),
+                Just(PatternType::Both)
+            ],
             "[a-z0-9-]{0,6}",
             1u32..4,
             "[a-z0-9-]{2,6}",
@@ -468,7 +568,9 @@ mod tests {
                 tlds: tlds.into_iter().collect(),
                 num_domains: 1,
             })
-            .prop_filter("valid configs only", |c| DiscoveryInput::from(c).validate("d").is_ok())
+            .prop_filter("valid configs only", |c| {
+                DiscoveryInput::from(c).validate("d").is_ok()
+            })
     }
 
     proptest! {

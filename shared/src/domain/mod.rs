@@ -8,3 +8,6 @@ pub mod resources;
 pub use campaign::*;
 pub use discovery::{DiscoveryConfig, DiscoveryInput, PatternType};
 pub use pipeline::{PIPELINE, PhaseName};
+
+#[cfg(test)]
+mod state_machine_tests;

@@ -35,7 +35,9 @@ pub struct PhaseDef {
 }
 
 /// The phases in order. A phase starts only after every phase before it completed.
-pub const PIPELINE: &[PhaseDef] = &[PhaseDef { name: PhaseName::Discovery }];
+pub const PIPELINE: &[PhaseDef] = &[PhaseDef {
+    name: PhaseName::Discovery,
+}];
 
 /// The phase after `name`, if any.
 pub fn next_phase(name: PhaseName) -> Option<PhaseName> {

@@ -77,17 +77,25 @@ const MAX_PERSONA_CONFIG_BYTES: usize = 16 * 1024;
 pub fn validate_name(field: &str, name: Option<&str>, problems: &mut Vec<FieldProblem>) {
     match name {
         None => problems.push(FieldProblem::new(field, "is required")),
-        Some(n) if n.trim().is_empty() || n.chars().count() > MAX_NAME_LEN => {
-            problems.push(FieldProblem::new(field, format!("must be 1 to {MAX_NAME_LEN} characters")))
-        }
+        Some(n) if n.trim().is_empty() || n.chars().count() > MAX_NAME_LEN => problems.push(
+            FieldProblem::new(field, format!("must be 1 to {MAX_NAME_LEN} characters")),
+        ),
         Some(_) => {}
     }
 }
 
-pub fn validate_persona_config(config: &serde_json::Map<String, serde_json::Value>, problems: &mut Vec<FieldProblem>) {
-    let size = serde_json::to_vec(config).map(|v| v.len()).unwrap_or(usize::MAX);
+pub fn validate_persona_config(
+    config: &serde_json::Map<String, serde_json::Value>,
+    problems: &mut Vec<FieldProblem>,
+) {
+    let size = serde_json::to_vec(config)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_PERSONA_CONFIG_BYTES {
-        problems.push(FieldProblem::new("config", format!("must be at most {MAX_PERSONA_CONFIG_BYTES} bytes of JSON")));
+        problems.push(FieldProblem::new(
+            "config",
+            format!("must be at most {MAX_PERSONA_CONFIG_BYTES} bytes of JSON"),
+        ));
     }
 }
 
@@ -111,11 +119,15 @@ pub fn validate_proxy_address(address: Option<&str>, problems: &mut Vec<FieldPro
                         && !l.starts_with('-')
                         && !l.ends_with('-')
                 });
-            let port_ok = port.chars().all(|c| c.is_ascii_digit()) && port.parse::<u16>().is_ok_and(|p| p > 0);
+            let port_ok = port.chars().all(|c| c.is_ascii_digit())
+                && port.parse::<u16>().is_ok_and(|p| p > 0);
             host_ok && port_ok
         });
     if !ok {
-        problems.push(FieldProblem::new("address", "must be http://host:port or socks5://host:port"));
+        problems.push(FieldProblem::new(
+            "address",
+            "must be http://host:port or socks5://host:port",
+        ));
     }
 }
 
@@ -133,7 +145,15 @@ mod tests {
     fn proxy_addresses() {
         assert!(check("http://127.0.0.1:8080"));
         assert!(check("socks5://proxy.example.com:1080"));
-        for bad in ["ftp://x:1", "http://x", "http://:80", "http://x:0", "http://x:70000", "http://a b:80", "http://x:80/path"] {
+        for bad in [
+            "ftp://x:1",
+            "http://x",
+            "http://:80",
+            "http://x:0",
+            "http://x:70000",
+            "http://a b:80",
+            "http://x:80/path",
+        ] {
             assert!(!check(bad), "{bad}");
         }
     }

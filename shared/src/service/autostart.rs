@@ -12,25 +12,30 @@ use crate::telemetry;
 /// What happened to one auto-start message. Every variant but an `Err` ends the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AutoStartOutcome {
-    Started { latency_ms: i64, attempts: u32 },
+    Started {
+        latency_ms: i64,
+        attempts: u32,
+    },
     Cancelled,
     Skipped,
     /// Pre-start validation failed: permanent, not retried.
-    Failed { code: String },
+    Failed {
+        code: String,
+    },
     /// The campaign no longer exists, or this request was already handled (a redelivery or a
     /// stale message): nothing to do.
     NothingToDo,
 }
 
 /// The decision that needs no I/O.
-enum Decision {
+pub(crate) enum Decision {
     NothingToDo,
     Cancel,
     Skip,
     Start,
 }
 
-fn decide(c: &Campaign, msg: &AutoStartMessage) -> Decision {
+pub(crate) fn decide(c: &Campaign, msg: &AutoStartMessage) -> Decision {
     let request = &c.auto_start;
     if request.status != AutoStartStatus::Queued
         || request.phase != Some(msg.phase)
@@ -50,7 +55,11 @@ fn decide(c: &Campaign, msg: &AutoStartMessage) -> Decision {
 
 /// Handles one auto-start message received for the `receive_count`-th time. `Err` only for
 /// transient failures: the caller retries the message with backoff.
-pub async fn process(state: &AppState, msg: &AutoStartMessage, receive_count: u32) -> Result<AutoStartOutcome, AppError> {
+pub async fn process(
+    state: &AppState,
+    msg: &AutoStartMessage,
+    receive_count: u32,
+) -> Result<AutoStartOutcome, AppError> {
     let chunk_size = state.settings.discovery_chunk_size;
     let result = with_retries(|| async move {
         let mut c = load(state, msg.campaign_id, None).await?;
@@ -68,15 +77,29 @@ pub async fn process(state: &AppState, msg: &AutoStartMessage, receive_count: u3
             }
             Decision::Start => match pre_start_validation(state, &c, msg.phase).await {
                 Ok(total) => {
-                    c.start_phase(msg.phase, Trigger::Auto, total, chunk_size, receive_count, now)?;
+                    c.start_phase(
+                        msg.phase,
+                        Trigger::Auto,
+                        total,
+                        chunk_size,
+                        receive_count,
+                        now,
+                    )?;
                     AutoStartOutcome::Started {
                         latency_ms: c.auto_start.latency_ms.unwrap_or_default(),
                         attempts: c.auto_start.attempts,
                     }
                 }
                 Err(e) if e.retry_class() == RetryClass::Permanent => {
-                    c.end_auto_start(AutoStartStatus::Failed, Some(ErrorInfo::from(&e)), receive_count, now);
-                    AutoStartOutcome::Failed { code: e.code().to_string() }
+                    c.end_auto_start(
+                        AutoStartStatus::Failed,
+                        Some(ErrorInfo::from(&e)),
+                        receive_count,
+                        now,
+                    );
+                    AutoStartOutcome::Failed {
+                        code: e.code().to_string(),
+                    }
                 }
                 Err(e) => return Err(e),
             },
@@ -114,7 +137,11 @@ pub async fn record_failed_attempt(state: &AppState, msg: &AutoStartMessage, rec
 
 /// The dead-letter handler: the message used up its receives. Marks the request `failed` with
 /// `RETRIES_EXHAUSTED` (if it is still that request and still queued).
-pub async fn exhausted(state: &AppState, msg: &AutoStartMessage, max_receive_count: u32) -> Result<bool, AppError> {
+pub async fn exhausted(
+    state: &AppState,
+    msg: &AutoStartMessage,
+    max_receive_count: u32,
+) -> Result<bool, AppError> {
     let info = ErrorInfo {
         code: "RETRIES_EXHAUSTED".into(),
         message: format!("auto-start failed {max_receive_count} times; start the phase manually"),
@@ -122,10 +149,16 @@ pub async fn exhausted(state: &AppState, msg: &AutoStartMessage, max_receive_cou
     };
     let requested_at: DateTime<Utc> = msg.requested_at;
     let result = mutate(state, msg.campaign_id, None, |c: &mut Campaign| {
-        if c.auto_start.requested_at != Some(requested_at) || c.auto_start.phase != Some(msg.phase) {
+        if c.auto_start.requested_at != Some(requested_at) || c.auto_start.phase != Some(msg.phase)
+        {
             return Ok(false);
         }
-        Ok(c.end_auto_start(AutoStartStatus::Failed, Some(info.clone()), max_receive_count, now_millis()))
+        Ok(c.end_auto_start(
+            AutoStartStatus::Failed,
+            Some(info.clone()),
+            max_receive_count,
+            now_millis(),
+        ))
     })
     .await;
     match result {
@@ -143,7 +176,11 @@ pub async fn exhausted(state: &AppState, msg: &AutoStartMessage, max_receive_cou
 /// The worker's handling of one message: the outcome ends the message, or — for a transient
 /// failure — the attempt is recorded, the message hidden for an exponential backoff with jitter
 /// (`ChangeMessageVisibility`), and the error returned so the batch reports it as failed.
-pub async fn handle_message(state: &AppState, msg: &AutoStartMessage, meta: &crate::lambda::MessageMeta) -> Result<(), AppError> {
+pub async fn handle_message(
+    state: &AppState,
+    msg: &AutoStartMessage,
+    meta: &crate::lambda::MessageMeta,
+) -> Result<(), AppError> {
     match process(state, msg, meta.receive_count).await {
         Ok(outcome) => {
             tracing::info!(campaignId = %msg.campaign_id, phase = %msg.phase, ?outcome, "auto-start message handled");
@@ -158,7 +195,11 @@ pub async fn handle_message(state: &AppState, msg: &AutoStartMessage, meta: &cra
                 s.backoff_cap_seconds,
                 rand::random::<f64>(),
             );
-            if let Err(v) = state.autostart_queue().change_visibility(&meta.receipt_handle, delay).await {
+            if let Err(v) = state
+                .autostart_queue()
+                .change_visibility(&meta.receipt_handle, delay)
+                .await
+            {
                 tracing::warn!(error = %v, "could not set the retry backoff; the queue's visibility timeout applies");
             }
             tracing::warn!(campaignId = %msg.campaign_id, error = %e, retryInSeconds = delay, "auto-start failed transiently");
@@ -167,7 +208,11 @@ pub async fn handle_message(state: &AppState, msg: &AutoStartMessage, meta: &cra
     }
 }
 
-pub async fn handle_dead_letter(state: &AppState, msg: &AutoStartMessage, meta: &crate::lambda::MessageMeta) -> Result<(), AppError> {
+pub async fn handle_dead_letter(
+    state: &AppState,
+    msg: &AutoStartMessage,
+    meta: &crate::lambda::MessageMeta,
+) -> Result<(), AppError> {
     let _ = meta;
     let marked = exhausted(state, msg, state.settings.autostart_max_receive_count).await?;
     tracing::warn!(campaignId = %msg.campaign_id, marked, "auto-start dead letter handled");

@@ -10,8 +10,8 @@ use crate::adapters::queue::{AutoStartMessage, Queue};
 use crate::config::AppState;
 use crate::domain::resources::{OwnedResource, Persona, Proxy};
 use crate::domain::{
-    AutoStartStatus, Campaign, CampaignConfig, DiscoveryInput, ErrorInfo, Mode, ModeChange, PhaseName, Trigger,
-    now_millis,
+    AutoStartStatus, Campaign, CampaignConfig, DiscoveryInput, ErrorInfo, Mode, ModeChange,
+    PhaseName, Trigger, now_millis,
 };
 use crate::error::{AppError, FieldProblem};
 use crate::telemetry;
@@ -93,17 +93,29 @@ fn too_many_conflicts() -> AppError {
 pub async fn load(state: &AppState, id: Uuid, owner: Option<&str>) -> Result<Campaign, AppError> {
     match owner {
         Some(owner) => state.campaigns().get_owned(id, owner).await,
-        None => state.campaigns().get(id).await?.ok_or(AppError::NotFound("campaign")),
+        None => state
+            .campaigns()
+            .get(id)
+            .await?
+            .ok_or(AppError::NotFound("campaign")),
     }
 }
 
 /// Writes `campaign` if it changed since `read_version` (every domain method bumps `version`
 /// once when it changes something). `false` = someone else wrote first.
-pub async fn commit(state: &AppState, campaign: &Campaign, read_version: u64) -> Result<bool, AppError> {
+pub async fn commit(
+    state: &AppState,
+    campaign: &Campaign,
+    read_version: u64,
+) -> Result<bool, AppError> {
     if campaign.version == read_version {
         return Ok(true);
     }
-    debug_assert_eq!(campaign.version, read_version + 1, "one write bumps the version once");
+    debug_assert_eq!(
+        campaign.version,
+        read_version + 1,
+        "one write bumps the version once"
+    );
     Ok(state.campaigns().save(campaign, read_version).await? == Write::Done)
 }
 
@@ -129,9 +141,10 @@ pub async fn mutate<T>(
 
 fn check_if_match(if_match: Option<u64>, campaign: &Campaign) -> Result<(), AppError> {
     match if_match {
-        Some(expected) if expected != campaign.version => {
-            Err(AppError::VersionMismatch { expected, current: campaign.version })
-        }
+        Some(expected) if expected != campaign.version => Err(AppError::VersionMismatch {
+            expected,
+            current: campaign.version,
+        }),
         _ => Ok(()),
     }
 }
@@ -147,7 +160,10 @@ async fn check_references<T: OwnedResource>(
     problems: &mut Vec<FieldProblem>,
 ) -> Result<(), AppError> {
     if ids.len() > MAX_REFERENCES {
-        problems.push(FieldProblem::new(field, format!("at most {MAX_REFERENCES} ids")));
+        problems.push(FieldProblem::new(
+            field,
+            format!("at most {MAX_REFERENCES} ids"),
+        ));
         return Ok(());
     }
     let lookups = ids.iter().map(|id| repo.get::<T>(owner, *id));
@@ -159,10 +175,14 @@ async fn check_references<T: OwnedResource>(
             continue;
         }
         match result? {
-            None => problems.push(FieldProblem::new(field, format!("{} {id} not found", T::KIND))),
-            Some(r) if require_enabled && !r.enabled() => {
-                problems.push(FieldProblem::new(field, format!("{} {id} is disabled", T::KIND)))
-            }
+            None => problems.push(FieldProblem::new(
+                field,
+                format!("{} {id} not found", T::KIND),
+            )),
+            Some(r) if require_enabled && !r.enabled() => problems.push(FieldProblem::new(
+                field,
+                format!("{} {id} is disabled", T::KIND),
+            )),
             Some(_) => {}
         }
     }
@@ -207,11 +227,27 @@ async fn validate_config(
         }
     }
     if let Some(ids) = input.persona_ids {
-        check_references::<Persona>(state.personas(), owner, "config.personaIds", &ids, false, problems).await?;
+        check_references::<Persona>(
+            state.personas(),
+            owner,
+            "config.personaIds",
+            &ids,
+            false,
+            problems,
+        )
+        .await?;
         patch.persona_ids = Some(ids);
     }
     if let Some(ids) = input.proxy_ids {
-        check_references::<Proxy>(state.proxies(), owner, "config.proxyIds", &ids, false, problems).await?;
+        check_references::<Proxy>(
+            state.proxies(),
+            owner,
+            "config.proxyIds",
+            &ids,
+            false,
+            problems,
+        )
+        .await?;
         patch.proxy_ids = Some(ids);
     }
     Ok(patch)
@@ -220,12 +256,19 @@ async fn validate_config(
 /// Pre-start validation of a phase: the configuration it needs is present and valid, and every
 /// referenced persona and proxy exists, is the owner's and is enabled. Returns the number of work
 /// items of the phase.
-pub async fn pre_start_validation(state: &AppState, campaign: &Campaign, phase: PhaseName) -> Result<u64, AppError> {
+pub async fn pre_start_validation(
+    state: &AppState,
+    campaign: &Campaign,
+    phase: PhaseName,
+) -> Result<u64, AppError> {
     let mut problems = Vec::new();
     let total = match phase {
         PhaseName::Discovery => match &campaign.config.discovery {
             None => {
-                problems.push(FieldProblem::new("config.discovery", "is required to start discovery"));
+                problems.push(FieldProblem::new(
+                    "config.discovery",
+                    "is required to start discovery",
+                ));
                 0
             }
             Some(d) => match DiscoveryInput::from(d).validate("config.discovery") {
@@ -239,17 +282,46 @@ pub async fn pre_start_validation(state: &AppState, campaign: &Campaign, phase: 
     };
     let owner = &campaign.owner_id;
     let config = &campaign.config;
-    check_references::<Persona>(state.personas(), owner, "config.personaIds", &config.persona_ids, true, &mut problems)
-        .await?;
-    check_references::<Proxy>(state.proxies(), owner, "config.proxyIds", &config.proxy_ids, true, &mut problems).await?;
-    if problems.is_empty() { Ok(total) } else { Err(AppError::invalid_config(problems)) }
+    check_references::<Persona>(
+        state.personas(),
+        owner,
+        "config.personaIds",
+        &config.persona_ids,
+        true,
+        &mut problems,
+    )
+    .await?;
+    check_references::<Proxy>(
+        state.proxies(),
+        owner,
+        "config.proxyIds",
+        &config.proxy_ids,
+        true,
+        &mut problems,
+    )
+    .await?;
+    if problems.is_empty() {
+        Ok(total)
+    } else {
+        Err(AppError::invalid_config(problems))
+    }
 }
 
 /// `POST /campaigns` (without the idempotency wrapper, see [`crate::api`]).
-pub async fn create(state: &AppState, caller: &Caller, input: CreateCampaignInput) -> Result<Campaign, AppError> {
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    input: CreateCampaignInput,
+) -> Result<Campaign, AppError> {
     let mut problems = Vec::new();
     crate::domain::resources::validate_name("name", input.name.as_deref(), &mut problems);
-    let patch = validate_config(state, &caller.owner, input.config.unwrap_or_default(), &mut problems).await?;
+    let patch = validate_config(
+        state,
+        &caller.owner,
+        input.config.unwrap_or_default(),
+        &mut problems,
+    )
+    .await?;
     if !problems.is_empty() {
         return Err(AppError::invalid_config(problems));
     }
@@ -257,7 +329,14 @@ pub async fn create(state: &AppState, caller: &Caller, input: CreateCampaignInpu
     patch.apply(&mut config);
     let name = input.name.unwrap_or_default().trim().to_string();
     let mode = input.mode.unwrap_or(Mode::StepByStep);
-    let campaign = Campaign::new(&caller.owner, name, mode, config, caller.correlation_id.clone(), now_millis());
+    let campaign = Campaign::new(
+        &caller.owner,
+        name,
+        mode,
+        config,
+        caller.correlation_id.clone(),
+        now_millis(),
+    );
     match state.campaigns().insert(&campaign).await? {
         Write::Done => {}
         Write::Conflict => return Err(AppError::internal("campaign id collision")),
@@ -273,7 +352,9 @@ async fn send_auto_start_if_queued(state: &AppState, campaign: Campaign) -> Camp
     if campaign.auto_start.status != AutoStartStatus::Queued {
         return campaign;
     }
-    let (Some(phase), Some(requested_at)) = (campaign.auto_start.phase, campaign.auto_start.requested_at) else {
+    let (Some(phase), Some(requested_at)) =
+        (campaign.auto_start.phase, campaign.auto_start.requested_at)
+    else {
         return campaign;
     };
     let message = AutoStartMessage {
@@ -282,7 +363,11 @@ async fn send_auto_start_if_queued(state: &AppState, campaign: Campaign) -> Camp
         correlation_id: campaign.correlation_id.clone(),
         requested_at,
     };
-    let Err(send_error) = state.autostart_queue().send(&message, &campaign.correlation_id).await else {
+    let Err(send_error) = state
+        .autostart_queue()
+        .send(&message, &campaign.correlation_id)
+        .await
+    else {
         tracing::info!(campaignId = %campaign.id, %phase, "auto-start queued");
         return campaign;
     };
@@ -314,12 +399,23 @@ pub async fn get(state: &AppState, caller: &Caller, id: Uuid) -> Result<Campaign
     state.campaigns().get_owned(id, &caller.owner).await
 }
 
-pub async fn list(state: &AppState, caller: &Caller, limit: i32, cursor: Option<&str>) -> Result<(Vec<Campaign>, Option<String>), AppError> {
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<(Vec<Campaign>, Option<String>), AppError> {
     state.campaigns().list(&caller.owner, limit, cursor).await
 }
 
 /// `PUT /campaigns/{id}/mode`.
-pub async fn change_mode(state: &AppState, caller: &Caller, id: Uuid, mode: Mode, if_match: Option<u64>) -> Result<Campaign, AppError> {
+pub async fn change_mode(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    mode: Mode,
+    if_match: Option<u64>,
+) -> Result<Campaign, AppError> {
     let (campaign, change) = mutate(state, id, Some(&caller.owner), |c: &mut Campaign| {
         check_if_match(if_match, c)?;
         Ok(c.change_mode(mode, now_millis()))
@@ -327,14 +423,22 @@ pub async fn change_mode(state: &AppState, caller: &Caller, id: Uuid, mode: Mode
     .await?;
     tracing::info!(campaignId = %id, ?mode, ?change, "mode change");
     match change {
-        ModeChange::Changed { auto_start_queued: true } => Ok(send_auto_start_if_queued(state, campaign).await),
+        ModeChange::Changed {
+            auto_start_queued: true,
+        } => Ok(send_auto_start_if_queued(state, campaign).await),
         _ => Ok(campaign),
     }
 }
 
 /// `PUT /campaigns/{id}/config`: validated first, then applied to whatever version is current
 /// (or only to the `If-Match` version).
-pub async fn replace_config(state: &AppState, caller: &Caller, id: Uuid, input: ConfigInput, if_match: Option<u64>) -> Result<Campaign, AppError> {
+pub async fn replace_config(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    input: ConfigInput,
+    if_match: Option<u64>,
+) -> Result<Campaign, AppError> {
     let current = state.campaigns().get_owned(id, &caller.owner).await?;
     check_if_match(if_match, &current)?;
     let mut problems = Vec::new();
@@ -354,7 +458,12 @@ pub async fn replace_config(state: &AppState, caller: &Caller, id: Uuid, input: 
 
 /// `POST /campaigns/{id}/phases/{phase}/start`: the manual start. The state checks (409) come
 /// first, then the pre-start validation (422), then one conditional write.
-pub async fn start_phase(state: &AppState, caller: &Caller, id: Uuid, phase: PhaseName) -> Result<Campaign, AppError> {
+pub async fn start_phase(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    phase: PhaseName,
+) -> Result<Campaign, AppError> {
     let chunk_size = state.settings.discovery_chunk_size;
     let campaign = with_retries(|| async move {
         let mut c = load(state, id, Some(&caller.owner)).await?;
@@ -390,7 +499,13 @@ pub async fn delete(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), A
 
 /// `GET /campaigns/{id}/domains`: discovery output in generation order. The cursor is the index
 /// of the next domain; only domains counted in the progress are listed.
-pub async fn list_domains(state: &AppState, caller: &Caller, id: Uuid, limit: u64, cursor: Option<u64>) -> Result<(Vec<String>, Option<u64>), AppError> {
+pub async fn list_domains(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    limit: u64,
+    cursor: Option<u64>,
+) -> Result<(Vec<String>, Option<u64>), AppError> {
     let campaign = state.campaigns().get_owned(id, &caller.owner).await?;
     let phase = campaign.phase(PhaseName::Discovery);
     let done = phase.progress.done;
@@ -402,7 +517,10 @@ pub async fn list_domains(state: &AppState, caller: &Caller, id: Uuid, limit: u6
     let chunk_size = phase.chunk_size;
     let first_chunk = start / chunk_size;
     let chunk_count = (end - 1) / chunk_size - first_chunk + 1;
-    let chunks = state.domains().chunks_from(id, first_chunk, chunk_count as i32).await?;
+    let chunks = state
+        .domains()
+        .chunks_from(id, first_chunk, chunk_count as i32)
+        .await?;
     let mut items = Vec::with_capacity((end - start) as usize);
     for (chunk, domains) in chunks {
         let base = chunk * chunk_size;

@@ -25,7 +25,8 @@ pub fn dispatches(old: Option<&Campaign>, new: &Campaign) -> Vec<Dispatch> {
             continue;
         }
         let before = old.map(|o| o.phase(phase.phase));
-        let changed = before.is_none_or(|b| b.status != PhaseStatus::Running || b.next_chunk != phase.next_chunk);
+        let changed = before
+            .is_none_or(|b| b.status != PhaseStatus::Running || b.next_chunk != phase.next_chunk);
         if changed {
             out.push(Dispatch::Work(PhaseWorkMessage {
                 campaign_id: new.id,
@@ -60,8 +61,13 @@ pub async fn send(state: &AppState, dispatch: &Dispatch) -> Result<(), AppError>
 
 /// Sends every message one committed change calls for. A failed send fails the record, and the
 /// stream retries it (messages already sent are sent again; workers ignore duplicates).
-pub async fn handle_change(state: &AppState, change: crate::lambda::CampaignChange) -> Result<(), AppError> {
-    let Some(new) = &change.new else { return Ok(()) };
+pub async fn handle_change(
+    state: &AppState,
+    change: crate::lambda::CampaignChange,
+) -> Result<(), AppError> {
+    let Some(new) = &change.new else {
+        return Ok(());
+    };
     for d in dispatches(change.old.as_ref(), new) {
         send(state, &d).await?;
         tracing::debug!(dispatch = ?d, "dispatched");

@@ -25,7 +25,10 @@ pub fn chunk_range(chunk: u64, chunk_size: u64, total: u64) -> (u64, u64) {
     (start, (start + chunk_size).min(total))
 }
 
-pub async fn process_chunk(state: &AppState, msg: &PhaseWorkMessage) -> Result<ChunkResult, AppError> {
+pub async fn process_chunk(
+    state: &AppState,
+    msg: &PhaseWorkMessage,
+) -> Result<ChunkResult, AppError> {
     let Some(campaign) = state.campaigns().get(msg.campaign_id).await? else {
         return Ok(ChunkResult::NothingToDo);
     };
@@ -42,7 +45,12 @@ pub async fn process_chunk(state: &AppState, msg: &PhaseWorkMessage) -> Result<C
     .await;
     match result {
         Ok((c, Some(outcome))) => {
-            tracing::info!(chunk = msg.chunk, done = c.phase(msg.phase).progress.done, ?outcome, "chunk recorded");
+            tracing::info!(
+                chunk = msg.chunk,
+                done = c.phase(msg.phase).progress.done,
+                ?outcome,
+                "chunk recorded"
+            );
             Ok(ChunkResult::Recorded(outcome))
         }
         Ok((_, None)) | Err(AppError::NotFound(_)) => Ok(ChunkResult::NothingToDo),
@@ -51,16 +59,24 @@ pub async fn process_chunk(state: &AppState, msg: &PhaseWorkMessage) -> Result<C
 }
 
 /// The executor table: what one chunk of each phase does.
-async fn execute(state: &AppState, campaign: &Campaign, phase: PhaseName, chunk: u64, start: u64, end: u64) -> Result<(), AppError> {
+async fn execute(
+    state: &AppState,
+    campaign: &Campaign,
+    phase: PhaseName,
+    chunk: u64,
+    start: u64,
+    end: u64,
+) -> Result<(), AppError> {
     match phase {
         PhaseName::Discovery => {
-            let config = campaign
-                .config
-                .discovery
-                .as_ref()
-                .ok_or_else(|| AppError::internal("discovery running without a discovery config"))?;
+            let config = campaign.config.discovery.as_ref().ok_or_else(|| {
+                AppError::internal("discovery running without a discovery config")
+            })?;
             let domains = config.generator().range(start, end);
-            state.domains().put_chunk(campaign.id, chunk, &domains).await
+            state
+                .domains()
+                .put_chunk(campaign.id, chunk, &domains)
+                .await
         }
     }
 }
@@ -70,7 +86,10 @@ async fn execute(state: &AppState, campaign: &Campaign, phase: PhaseName, chunk:
 pub async fn exhausted(state: &AppState, msg: &PhaseWorkMessage) -> Result<bool, AppError> {
     let info = ErrorInfo {
         code: "PHASE_WORK_EXHAUSTED".into(),
-        message: format!("chunk {} of {} failed on every attempt; restart the phase to resume", msg.chunk, msg.phase),
+        message: format!(
+            "chunk {} of {} failed on every attempt; restart the phase to resume",
+            msg.chunk, msg.phase
+        ),
         details: vec![],
     };
     let result = mutate(state, msg.campaign_id, None, |c: &mut Campaign| {
@@ -85,6 +104,48 @@ pub async fn exhausted(state: &AppState, msg: &PhaseWorkMessage) -> Result<bool,
         Err(AppError::NotFound(_)) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// The phase worker's handling of one message; transient failures back off like auto-start.
+pub async fn handle_message(
+    state: &AppState,
+    msg: &PhaseWorkMessage,
+    meta: &crate::lambda::MessageMeta,
+) -> Result<(), AppError> {
+    match process_chunk(state, msg).await {
+        Ok(result) => {
+            tracing::debug!(campaignId = %msg.campaign_id, chunk = msg.chunk, ?result, "chunk handled");
+            Ok(())
+        }
+        Err(e) => {
+            let s = &state.settings;
+            let delay = crate::adapters::queue::backoff_seconds(
+                meta.receive_count,
+                s.backoff_base_seconds,
+                s.backoff_cap_seconds,
+                rand::random::<f64>(),
+            );
+            if let Err(v) = state
+                .phase_work_queue()
+                .change_visibility(&meta.receipt_handle, delay)
+                .await
+            {
+                tracing::warn!(error = %v, "could not set the retry backoff");
+            }
+            Err(e)
+        }
+    }
+}
+
+pub async fn handle_dead_letter(
+    state: &AppState,
+    msg: &PhaseWorkMessage,
+    meta: &crate::lambda::MessageMeta,
+) -> Result<(), AppError> {
+    let _ = meta;
+    let failed = exhausted(state, msg).await?;
+    tracing::warn!(campaignId = %msg.campaign_id, chunk = msg.chunk, failed, "phase-work dead letter handled");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -107,34 +168,4 @@ mod tests {
         assert_eq!(covered, (0..total).collect::<Vec<_>>());
         assert_eq!(chunk, 8);
     }
-}
-
-/// The phase worker's handling of one message; transient failures back off like auto-start.
-pub async fn handle_message(state: &AppState, msg: &PhaseWorkMessage, meta: &crate::lambda::MessageMeta) -> Result<(), AppError> {
-    match process_chunk(state, msg).await {
-        Ok(result) => {
-            tracing::debug!(campaignId = %msg.campaign_id, chunk = msg.chunk, ?result, "chunk handled");
-            Ok(())
-        }
-        Err(e) => {
-            let s = &state.settings;
-            let delay = crate::adapters::queue::backoff_seconds(
-                meta.receive_count,
-                s.backoff_base_seconds,
-                s.backoff_cap_seconds,
-                rand::random::<f64>(),
-            );
-            if let Err(v) = state.phase_work_queue().change_visibility(&meta.receipt_handle, delay).await {
-                tracing::warn!(error = %v, "could not set the retry backoff");
-            }
-            Err(e)
-        }
-    }
-}
-
-pub async fn handle_dead_letter(state: &AppState, msg: &PhaseWorkMessage, meta: &crate::lambda::MessageMeta) -> Result<(), AppError> {
-    let _ = meta;
-    let failed = exhausted(state, msg).await?;
-    tracing::warn!(campaignId = %msg.campaign_id, chunk = msg.chunk, failed, "phase-work dead letter handled");
-    Ok(())
 }

@@ -9,7 +9,8 @@ use crate::adapters::dynamo::{ResourceRepo, Write};
 use crate::config::AppState;
 use crate::domain::now_millis;
 use crate::domain::resources::{
-    OwnedResource, Persona, PersonaKind, Proxy, validate_name, validate_persona_config, validate_proxy_address,
+    OwnedResource, Persona, PersonaKind, Proxy, validate_name, validate_persona_config,
+    validate_proxy_address,
 };
 use crate::error::{AppError, ConflictCode};
 
@@ -55,7 +56,11 @@ impl ResourceKind for Proxy {
     }
 }
 
-pub async fn create_persona(state: &AppState, caller: &Caller, input: PersonaInput) -> Result<Persona, AppError> {
+pub async fn create_persona(
+    state: &AppState,
+    caller: &Caller,
+    input: PersonaInput,
+) -> Result<Persona, AppError> {
     let mut problems = Vec::new();
     validate_name("name", input.name.as_deref(), &mut problems);
     if input.kind.is_none() {
@@ -81,7 +86,11 @@ pub async fn create_persona(state: &AppState, caller: &Caller, input: PersonaInp
     Ok(persona)
 }
 
-pub async fn create_proxy(state: &AppState, caller: &Caller, input: ProxyInput) -> Result<Proxy, AppError> {
+pub async fn create_proxy(
+    state: &AppState,
+    caller: &Caller,
+    input: ProxyInput,
+) -> Result<Proxy, AppError> {
     let mut problems = Vec::new();
     validate_proxy_address(input.address.as_deref(), &mut problems);
     let (Some(address), true) = (input.address, problems.is_empty()) else {
@@ -100,15 +109,32 @@ pub async fn create_proxy(state: &AppState, caller: &Caller, input: ProxyInput) 
     Ok(proxy)
 }
 
-pub async fn get<T: ResourceKind>(state: &AppState, caller: &Caller, id: Uuid) -> Result<T, AppError> {
-    T::repo(state).get::<T>(&caller.owner, id).await?.ok_or(AppError::NotFound(T::KIND))
+pub async fn get<T: ResourceKind>(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<T, AppError> {
+    T::repo(state)
+        .get::<T>(&caller.owner, id)
+        .await?
+        .ok_or(AppError::NotFound(T::KIND))
 }
 
-pub async fn list<T: ResourceKind>(state: &AppState, caller: &Caller, limit: i32, cursor: Option<&str>) -> Result<(Vec<T>, Option<String>), AppError> {
+pub async fn list<T: ResourceKind>(
+    state: &AppState,
+    caller: &Caller,
+    limit: i32,
+    cursor: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), AppError> {
     T::repo(state).list::<T>(&caller.owner, limit, cursor).await
 }
 
-pub async fn patch_persona(state: &AppState, caller: &Caller, id: Uuid, input: PersonaInput) -> Result<Persona, AppError> {
+pub async fn patch_persona(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    input: PersonaInput,
+) -> Result<Persona, AppError> {
     let mut persona: Persona = get(state, caller, id).await?;
     let mut problems = Vec::new();
     if input.name.is_some() {
@@ -139,7 +165,12 @@ pub async fn patch_persona(state: &AppState, caller: &Caller, id: Uuid, input: P
     }
 }
 
-pub async fn patch_proxy(state: &AppState, caller: &Caller, id: Uuid, input: ProxyInput) -> Result<Proxy, AppError> {
+pub async fn patch_proxy(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    input: ProxyInput,
+) -> Result<Proxy, AppError> {
     let mut proxy: Proxy = get(state, caller, id).await?;
     if input.address.is_some() {
         let mut problems = Vec::new();
@@ -164,7 +195,11 @@ pub async fn patch_proxy(state: &AppState, caller: &Caller, id: Uuid, input: Pro
 /// Deletes a persona or proxy unless one of the owner's campaigns references it. (A campaign
 /// created concurrently with the delete can still reference it; pre-start validation then
 /// reports it as not found.)
-pub async fn delete<T: ResourceKind>(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), AppError> {
+pub async fn delete<T: ResourceKind>(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<(), AppError> {
     get::<T>(state, caller, id).await?;
     let campaigns = state.campaigns().all_of_owner(&caller.owner).await?;
     if let Some(user) = campaigns.iter().find(|c| T::referenced_by(c, id)) {

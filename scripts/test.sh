@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, then runs every test. Starts the local stack for the
+# integration and browser tests and stops it again on exit, whatever happens.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+started=$(date +%s)
+step() { log "$1 (+$(( $(date +%s) - started ))s)"; }
+
+command -v cargo >/dev/null || { echo "cargo is required (the Rust toolchain)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+
+step "Python tools (moto, cfn-lint) in .venv"
+scripts/venv.sh
+
+step "rustfmt and clippy"
+cargo fmt --all -- --check
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+
+step "unit and property tests"
+cargo test --quiet --workspace --exclude integration-tests
+
+step "SAM template: cfn-lint and drift against infra/resources.json"
+"$VENV/bin/python" scripts/check_template.py
+"$VENV/bin/python" scripts/check_template.py --self-test
+
+trap 'bash scripts/stack.sh stop; stop_bg web' EXIT
+step "local stack (moto + local gateway)"
+scripts/stack.sh start
+
+step "integration tests against the local stack"
+cargo test --quiet -p integration-tests
+
+if [ -f web/package.json ]; then
+  step "wizard: unit tests, build, browser tests"
+  scripts/web.sh install
+  scripts/web.sh test-unit
+  scripts/web.sh build
+  start_bg web scripts/web.sh serve
+  wait_for "http://127.0.0.1:$WEB_PORT/" 30
+  scripts/web.sh test-e2e
+fi
+
+step "done: every test passed in $(( $(date +%s) - started ))s"
