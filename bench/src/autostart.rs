@@ -16,7 +16,10 @@ use integration_tests::{Client, campaign_body, ms, phase};
 use serde_json::{Value, json};
 
 fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn percentiles(mut v: Vec<f64>) -> Value {
@@ -29,13 +32,26 @@ fn percentiles(mut v: Vec<f64>) -> Value {
 }
 
 fn row(name: &str, p: &Value) -> String {
-    let f = |k: &str| p[k].as_f64().map(|x| format!("{x:.1}")).unwrap_or_else(|| "–".into());
-    format!("| {name} | {} | {} | {} | {} | {} |", p["n"], f("p50"), f("p95"), f("p99"), f("max"))
+    let f = |k: &str| {
+        p[k].as_f64()
+            .map(|x| format!("{x:.1}"))
+            .unwrap_or_else(|| "–".into())
+    };
+    format!(
+        "| {name} | {} | {} | {} | {} | {} |",
+        p["n"],
+        f("p50"),
+        f("p95"),
+        f("p99"),
+        f("max")
+    )
 }
 
 async fn one_campaign(c: &Client) -> Result<(f64, f64, f64), String> {
     let t0 = Instant::now();
-    let created = c.post("/campaigns", &campaign_body("full_sequence", 10)).await;
+    let created = c
+        .post("/campaigns", &campaign_body("full_sequence", 10))
+        .await;
     let create_ms = ms(t0.elapsed());
     if created.status.as_u16() != 201 {
         return Err(format!("create: {} {}", created.status, created.body));
@@ -65,7 +81,8 @@ async fn main() {
     // 1. create → running
     let started = Instant::now();
     let per_client = campaigns.div_ceil(concurrency);
-    let clients = futures_util::future::join_all((0..concurrency).map(|_| Client::new_user())).await;
+    let clients =
+        futures_util::future::join_all((0..concurrency).map(|_| Client::new_user())).await;
     let runs = clients.iter().map(|c| async move {
         let mut out = Vec::new();
         for _ in 0..per_client {
@@ -73,10 +90,17 @@ async fn main() {
         }
         out
     });
-    let results: Vec<Result<(f64, f64, f64), String>> = futures_util::future::join_all(runs).await.into_iter().flatten().collect();
+    let results: Vec<Result<(f64, f64, f64), String>> = futures_util::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     let elapsed = started.elapsed().as_secs_f64();
     let errors: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
-    let ok: Vec<(f64, f64, f64)> = results.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
+    let ok: Vec<(f64, f64, f64)> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().copied())
+        .collect();
     let create = percentiles(ok.iter().map(|r| r.0).collect());
     let observed = percentiles(ok.iter().map(|r| r.1).collect());
     let server = percentiles(ok.iter().map(|r| r.2).collect());
@@ -85,13 +109,27 @@ async fn main() {
     let c = Client::new_user().await;
     let mut body = campaign_body("step_by_step", domains);
     body["config"]["discovery"]["variableLength"] = json!(4);
-    let id = c.create_campaign(&body).await["id"].as_str().unwrap_or_default().to_string();
-    c.post(&format!("/campaigns/{id}/phases/discovery/start"), &json!({})).await.expect(202);
+    let id = c.create_campaign(&body).await["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    c.post(
+        &format!("/campaigns/{id}/phases/discovery/start"),
+        &json!({}),
+    )
+    .await
+    .expect(202);
     let done = c
-        .wait_status(&id, Duration::from_secs(600), |s| phase(s, "discovery")["status"] == "completed")
+        .wait_status(&id, Duration::from_secs(600), |s| {
+            phase(s, "discovery")["status"] == "completed"
+        })
         .await;
     let d = phase(&done, "discovery");
-    let t = |k: &str| chrono::DateTime::parse_from_rfc3339(d[k].as_str().unwrap_or_default()).map(|t| t.timestamp_millis()).unwrap_or(0);
+    let t = |k: &str| {
+        chrono::DateTime::parse_from_rfc3339(d[k].as_str().unwrap_or_default())
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0)
+    };
     let secs = (t("completedAt") - t("startedAt")) as f64 / 1000.0;
     let rate = domains as f64 / secs.max(0.001);
 
@@ -101,18 +139,36 @@ async fn main() {
         "createMs": create, "createToRunningObservedMs": observed, "autoStartLatencyServerMs": server,
         "discovery": {"domains": domains, "seconds": secs, "domainsPerSecond": rate},
     });
-    println!("| measure ({} campaigns, {concurrency} concurrent clients) | n | p50 ms | p95 ms | p99 ms | max ms |", campaigns);
+    println!(
+        "| measure ({} campaigns, {concurrency} concurrent clients) | n | p50 ms | p95 ms | p99 ms | max ms |",
+        campaigns
+    );
     println!("|---|---|---|---|---|---|");
     println!("{}", row("POST /campaigns", &create));
-    println!("{}", row("create → discovery running (client, 25 ms polls)", &observed));
-    println!("{}", row("autoStart.latencyMs (requestedAt → start commit)", &server));
+    println!(
+        "{}",
+        row(
+            "create → discovery running (client, 25 ms polls)",
+            &observed
+        )
+    );
+    println!(
+        "{}",
+        row("autoStart.latencyMs (requestedAt → start commit)", &server)
+    );
     println!();
-    println!("discovery: {domains} domains in {secs:.2} s = {rate:.0} domains/s; errors: {}", errors.len());
+    println!(
+        "discovery: {domains} domains in {secs:.2} s = {rate:.0} domains/s; errors: {}",
+        errors.len()
+    );
     for e in errors.iter().take(5) {
         println!("error: {e}");
     }
     let _ = std::fs::create_dir_all("target/bench");
-    let _ = std::fs::write("target/bench/autostart.json", serde_json::to_string_pretty(&result).unwrap_or_default());
+    let _ = std::fs::write(
+        "target/bench/autostart.json",
+        serde_json::to_string_pretty(&result).unwrap_or_default(),
+    );
     if !errors.is_empty() {
         std::process::exit(1);
     }
