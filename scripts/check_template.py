@@ -234,6 +234,24 @@ def check_functions(report: Report, template: dict[str, Any], spec: dict[str, An
             f"found {lids or 'none'}",
         )
 
+    # Timeouts: the local stack enforces resources.json's; a queue must stay hidden at least six
+    # times as long as its consumer may run (AWS's advice for SQS event sources).
+    merged = merged_resources(template)
+    queues = {q["logicalId"]: q for q in spec["queues"]}
+    for dl in [q["deadLetter"] for q in spec["queues"] if q.get("deadLetter")]:
+        queues.setdefault(dl["logicalId"], {"visibilityTimeoutSeconds": None})
+    for f in spec["functions"]:
+        props = (merged.get(f["logicalId"]) or {}).get("Properties") or {}
+        timeout = props.get("Timeout")
+        report.check(
+            timeout == f.get("timeoutSeconds"),
+            f"function {f['logicalId']} Timeout = resources.json timeoutSeconds",
+            f"template {timeout}, resources.json {f.get('timeoutSeconds')}",
+        )
+        vis = (queues.get(f.get("source") or "") or {}).get("visibilityTimeoutSeconds")
+        if f.get("trigger") == "sqs" and vis is not None and timeout is not None:
+            report.check(vis >= 6 * timeout, f"queue {f['source']} visibility >= 6 x {f['logicalId']} Timeout", f"{vis} < 6 x {timeout}")
+
 
 def check_tables(report: Report, template: dict[str, Any], spec: dict[str, Any]) -> None:
     resources = template.get("Resources", {})

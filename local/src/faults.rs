@@ -5,7 +5,9 @@
 //! client whose endpoint is this gateway's `/_local/ddb/{rule}` proxy. The proxy answers the
 //! matching requests (`operation` like `PutItem`, `table`; all when omitted) with a real
 //! DynamoDB error body (`ThrottlingException` or `InternalServerError`) and forwards the rest
-//! to moto, so the handler sees exactly what the SDK reports for such a failure.
+//! to moto, so the handler sees exactly what the SDK reports for such a failure. For a stream
+//! consumer (`phase-dispatcher`, `stream-publisher`) an invocation "for that campaign" is a batch
+//! holding one of its records; the stream then retries from the first failed record.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,7 @@
 //! The local stack's gateway: hosts the Lambda handlers in-process against moto.
 //!
 //! - HTTP API on `LOCAL_HTTP_PORT` (3000): API Gateway HTTP API + JWT authorizer → `api`.
+//! - WebSocket API + its Management API on `LOCAL_WS_PORT` (3001) → `ws-*` (see `ws.rs`).
 //! - Event-source pollers: SQS queues → their functions, the campaigns stream → its consumers.
 //! - On start, creates the tables and queues of `infra/resources.json` on moto.
 //!
@@ -11,11 +12,14 @@ mod faults;
 mod http_api;
 mod pollers;
 mod resources;
+mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
+use campaign_shared::adapters::ws::Push;
+use campaign_shared::realtime::Publisher;
 use campaign_shared::{AppState, Settings};
 use futures_util::FutureExt;
 use lambda_runtime::{Context, LambdaEvent};
@@ -87,7 +91,7 @@ fn sqs_handler(dir: &str) -> Option<SqsHandler> {
     })
 }
 
-fn stream_handler(dir: &str) -> Option<StreamHandler> {
+fn stream_handler(dir: &str, publisher: &Arc<Publisher>) -> Option<StreamHandler> {
     fn wrap<F, Fut>(f: F) -> StreamHandler
     where
         F: Fn(AppState, LambdaEvent<aws_lambda_events::dynamodb::Event>) -> Fut
@@ -115,6 +119,13 @@ fn stream_handler(dir: &str) -> Option<StreamHandler> {
     }
     Some(match dir {
         "phase-dispatcher" => wrap(|s, e| async move { phase_dispatcher::handler(&s, e).await }),
+        "stream-publisher" => {
+            let publisher = publisher.clone();
+            wrap(move |s, e| {
+                let publisher = publisher.clone();
+                async move { stream_publisher::handler(&s, &publisher, e).await }
+            })
+        }
         _ => return None,
     })
 }
@@ -124,6 +135,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     campaign_shared::telemetry::init_tracing();
     let bind = env("LOCAL_BIND", "127.0.0.1");
     let http_port: u16 = env("LOCAL_HTTP_PORT", "3000").parse()?;
+    let ws_port: u16 = env("LOCAL_WS_PORT", "3001").parse()?;
     let moto_endpoint = env("AWS_ENDPOINT_URL", "http://127.0.0.1:4566");
     let sdk = campaign_shared::config::load_sdk_config().await;
     let bootstrap = AppState::new(&sdk, Settings::from_env());
@@ -186,6 +198,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         self_url: format!("http://{bind}:{http_port}"),
     };
 
+    // The Management API the handlers push through is this gateway's own (WS_MANAGEMENT_ENDPOINT).
+    let management = gw
+        .state
+        .settings
+        .ws_management_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("http://{bind}:{ws_port}"));
+    let push = Push::new(&sdk, Some(&management));
+    let publisher = Arc::new(Publisher::new(push.clone()));
+
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     let concurrency: usize = env("LOCAL_POLLERS_PER_QUEUE", "2").parse().unwrap_or(2);
     for f in &res.functions {
@@ -206,6 +228,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     queue_url: url,
                     queue_arn: arn,
                     batch_size: f.batch_size.unwrap_or(10),
+                    timeout: f.timeout(),
                     handler,
                 });
                 for _ in 0..concurrency {
@@ -213,12 +236,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 }
             }
             "stream" => {
-                let Some(handler) = stream_handler(&f.dir) else {
+                let Some(handler) = stream_handler(&f.dir, &publisher) else {
                     tracing::warn!(function = %f.dir, "no local handler wired for this stream consumer yet");
                     continue;
                 };
                 let consumer = Arc::new(StreamConsumer {
                     function: f.dir.clone(),
+                    timeout: f.timeout(),
                     batch_size: f.batch_size.unwrap_or(100),
                     maximum_retry_attempts: f.maximum_retry_attempts.unwrap_or(10),
                     handler,
@@ -233,6 +257,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             _ => {}
         }
     }
+
+    let ws_gateway = ws::WsGateway {
+        state: gw.state.clone(),
+        jwt: gw.jwt.clone(),
+        push,
+        hub: ws::Hub::default(),
+        domain: format!("{bind}:{ws_port}"),
+        disconnect_on_drop: env("LOCAL_WS_DISCONNECT_ON_DROP", "false") == "true",
+    };
+    let ws_listener = tokio::net::TcpListener::bind((bind.as_str(), ws_port)).await?;
+    tracing::info!(url = %format!("ws://{bind}:{ws_port}"), management = %management, "local WebSocket API ready");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(ws_listener, ws::router(ws_gateway)).await {
+            tracing::error!(error = %e, "the WebSocket server stopped");
+        }
+    });
 
     let listener = tokio::net::TcpListener::bind((bind.as_str(), http_port)).await?;
     tracing::info!(url = %gw.self_url, moto = %moto_endpoint, "local gateway ready");

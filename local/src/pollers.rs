@@ -38,11 +38,13 @@ pub type StreamHandler = Arc<
         + Sync,
 >;
 
-/// The Lambda function timeout of the template; an invocation running longer fails.
+/// The default Lambda function timeout (`timeoutSeconds` in infra/resources.json overrides it);
+/// an invocation running longer fails, as in Lambda.
 pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SqsMapping {
     pub function: String,
+    pub timeout: Duration,
     pub queue_url: String,
     pub queue_arn: String,
     pub batch_size: i32,
@@ -94,7 +96,7 @@ async fn invoke_sqs(
         .collect();
     let mut event = SqsEvent::default();
     event.records = messages;
-    match tokio::time::timeout(FUNCTION_TIMEOUT, (mapping.handler)(state, event)).await {
+    match tokio::time::timeout(mapping.timeout, (mapping.handler)(state, event)).await {
         Ok(Ok(response)) => response
             .batch_item_failures
             .into_iter()
@@ -193,6 +195,7 @@ pub async fn run_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
 
 pub struct StreamConsumer {
     pub function: String,
+    pub timeout: Duration,
     pub batch_size: i32,
     pub maximum_retry_attempts: u32,
     pub handler: StreamHandler,
@@ -227,6 +230,14 @@ fn to_lambda_record(r: aws_sdk_dynamodbstreams::types::Record, arn: &str) -> Eve
     out
 }
 
+/// The campaign id (the table's key) of a stream record.
+fn record_campaign(record: &EventRecord) -> Option<Uuid> {
+    match record.change.keys.get("id")? {
+        serde_dynamo::AttributeValue::S(id) => id.parse().ok(),
+        _ => None,
+    }
+}
+
 /// Invokes the consumer on `records`, retrying from the first failure; returns when the batch
 /// is done (or given up on).
 async fn deliver(gw: &Gateway, consumer: &StreamConsumer, mut records: Vec<EventRecord>) {
@@ -234,9 +245,22 @@ async fn deliver(gw: &Gateway, consumer: &StreamConsumer, mut records: Vec<Event
     while !records.is_empty() {
         let mut event = StreamEvent::default();
         event.records = records.clone();
+        // A batch with a record of a campaign that has an armed fault for this consumer runs with
+        // the faulty DynamoDB client (as if the table throttled during that invocation).
+        let state = match records
+            .iter()
+            .filter_map(record_campaign)
+            .find_map(|c| gw.faults.take(&consumer.function, c))
+        {
+            Some(rule) => {
+                tracing::info!(function = %consumer.function, rule, "stream invocation with an injected DynamoDB fault");
+                gw.faulty_state(rule)
+            }
+            None => gw.state.clone(),
+        };
         let failed_at = match tokio::time::timeout(
-            FUNCTION_TIMEOUT,
-            (consumer.handler)(gw.state.clone(), event),
+            consumer.timeout,
+            (consumer.handler)(state, event),
         )
         .await
         {

@@ -6,6 +6,8 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
     TimeToLiveSpecification,
 };
+use std::collections::HashMap;
+
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Deserialize;
 
@@ -72,6 +74,15 @@ pub struct FunctionDef {
     pub source: Option<String>,
     pub batch_size: Option<i32>,
     pub maximum_retry_attempts: Option<u32>,
+    pub timeout_seconds: Option<u64>,
+}
+
+impl FunctionDef {
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout_seconds
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(crate::pollers::FUNCTION_TIMEOUT)
+    }
 }
 
 impl Resources {
@@ -214,17 +225,33 @@ pub async fn create_all(
                 .attributes
                 .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned());
         }
-        let mut req = sqs.create_queue().queue_name(&q.name).attributes(
+        let mut attributes = HashMap::from([(
             QueueAttributeName::VisibilityTimeout,
             q.visibility_timeout_seconds.to_string(),
-        );
+        )]);
         if let (Some(dl), Some(arn)) = (&q.dead_letter, dlq_arn) {
-            let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": dl.max_receive_count}).to_string();
-            req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
+            let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": dl.max_receive_count});
+            attributes.insert(QueueAttributeName::RedrivePolicy, policy.to_string());
         }
-        req.send()
-            .await
-            .map_err(|e| format!("create queue {}: {e:?}", q.name))?;
+        // An existing queue (moto kept running) gets the current attributes; a new one is created.
+        match sqs.get_queue_url().queue_name(&q.name).send().await {
+            Ok(out) => {
+                sqs.set_queue_attributes()
+                    .queue_url(out.queue_url.unwrap_or_default())
+                    .set_attributes(Some(attributes))
+                    .send()
+                    .await
+                    .map_err(|e| format!("update queue {}: {e:?}", q.name))?;
+            }
+            Err(_) => {
+                sqs.create_queue()
+                    .queue_name(&q.name)
+                    .set_attributes(Some(attributes))
+                    .send()
+                    .await
+                    .map_err(|e| format!("create queue {}: {e:?}", q.name))?;
+            }
+        }
     }
     Ok(())
 }

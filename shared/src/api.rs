@@ -306,7 +306,38 @@ async fn route(
                     })
                 })
                 .transpose()?;
-            let (items, next) = campaigns::list_domains(state, &caller, id, limit, cursor).await?;
+            let status = query(req, "status");
+            let filter = match status.as_deref() {
+                None => campaigns::DomainFilter::All,
+                Some(s) => campaigns::DomainFilter::parse(s).ok_or_else(|| {
+                    AppError::bad_request(
+                        "status must be one of resolved, unresolved, error, pending",
+                        Some("status".into()),
+                    )
+                })?,
+            };
+            // Plain strings, as API.md lists them, unless the caller asks for the status.
+            let with_status =
+                status.is_some() || query(req, "include").as_deref() == Some("status");
+            let (items, next) =
+                campaigns::list_domains(state, &caller, id, limit, cursor, filter).await?;
+            let items: Vec<Value> = items
+                .into_iter()
+                .map(|e| {
+                    if !with_status {
+                        return Value::String(e.domain);
+                    }
+                    match e.check {
+                        None => json!({"domain": e.domain, "status": "pending"}),
+                        Some(c) => json!({
+                            "domain": e.domain,
+                            "status": c.status.as_str(),
+                            "addresses": c.addresses,
+                            "error": c.error,
+                        }),
+                    }
+                })
+                .collect();
             Ok(json_response(
                 200,
                 &json!({ "items": items, "nextCursor": next.map(|n| n.to_string()) }),

@@ -26,6 +26,9 @@ pub struct Settings {
     pub backoff_cap_seconds: u32,
     /// The auto-start queue's `maxReceiveCount` (what the DLQ handler reports as attempts).
     pub autostart_max_receive_count: u32,
+    /// How long one chunk of phase work may take before its unfinished items are recorded as
+    /// errors (below the phase worker's function timeout).
+    pub phase_chunk_budget_seconds: u64,
 }
 
 fn var(name: &str, default: &str) -> String {
@@ -69,6 +72,7 @@ impl Settings {
             backoff_base_seconds: num("AUTOSTART_BACKOFF_BASE_SECONDS", 2u32),
             backoff_cap_seconds: num("AUTOSTART_BACKOFF_CAP_SECONDS", 300u32),
             autostart_max_receive_count: num("AUTOSTART_MAX_RECEIVE_COUNT", 5u32),
+            phase_chunk_budget_seconds: num("PHASE_CHUNK_BUDGET_SECONDS", 45u64),
         }
     }
 }

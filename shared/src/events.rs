@@ -12,7 +12,9 @@ use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::domain::{AutoStart, AutoStartStatus, Campaign, PhaseName, PhaseState, PhaseStatus, Trigger};
+use crate::domain::{
+    AutoStart, AutoStartStatus, Campaign, PhaseName, PhaseState, PhaseStatus, Trigger,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,7 +99,11 @@ pub fn derive_events(old: Option<&Campaign>, new: Option<&Campaign>) -> Vec<Phas
 
 /// [`derive_events`] with the time of a removal (a delete has no new image, so its `at` is the
 /// stream record's time, never earlier than the last write).
-pub fn derive_events_at(old: Option<&Campaign>, new: Option<&Campaign>, removed_at: Option<DateTime<Utc>>) -> Vec<PhaseEvent> {
+pub fn derive_events_at(
+    old: Option<&Campaign>,
+    new: Option<&Campaign>,
+    removed_at: Option<DateTime<Utc>>,
+) -> Vec<PhaseEvent> {
     match (old, new) {
         (None, None) => Vec::new(),
         (Some(old), None) => vec![PhaseEvent {
@@ -116,30 +122,41 @@ pub fn derive_events_at(old: Option<&Campaign>, new: Option<&Campaign>, removed_
 
 fn changed(old: Option<&Campaign>, new: &Campaign) -> Vec<PhaseEvent> {
     let mut out = Vec::new();
-    let mut push = |kind: EventType, phase: Option<PhaseName>, status: Option<EventStatus>, data: Value| {
-        out.push(PhaseEvent {
-            kind,
-            campaign_id: new.id,
-            phase,
-            status,
-            version: new.version,
-            correlation_id: new.correlation_id.clone(),
-            at: new.updated_at,
-            data,
-        });
-    };
+    let mut push =
+        |kind: EventType, phase: Option<PhaseName>, status: Option<EventStatus>, data: Value| {
+            out.push(PhaseEvent {
+                kind,
+                campaign_id: new.id,
+                phase,
+                status,
+                version: new.version,
+                correlation_id: new.correlation_id.clone(),
+                at: new.updated_at,
+                data,
+            });
+        };
 
     match old {
-        None => push(EventType::CampaignCreated, None, None, json!({"name": new.name, "mode": new.mode})),
-        Some(old) if old.mode != new.mode => {
-            push(EventType::ModeChanged, None, None, json!({"from": old.mode, "to": new.mode}))
-        }
+        None => push(
+            EventType::CampaignCreated,
+            None,
+            None,
+            json!({"name": new.name, "mode": new.mode}),
+        ),
+        Some(old) if old.mode != new.mode => push(
+            EventType::ModeChanged,
+            None,
+            None,
+            json!({"from": old.mode, "to": new.mode}),
+        ),
         Some(_) => {}
     }
 
     for now in &new.phases {
         let blank = PhaseState::new(now.phase);
-        let before = old.and_then(|o| o.phases.iter().find(|p| p.phase == now.phase)).unwrap_or(&blank);
+        let before = old
+            .and_then(|o| o.phases.iter().find(|p| p.phase == now.phase))
+            .unwrap_or(&blank);
         let status = Some(EventStatus::Phase(now.status));
         let phase = Some(now.phase);
         let entered = |s: PhaseStatus| now.status == s && before.status != s;
@@ -176,7 +193,12 @@ fn changed(old: Option<&Campaign>, new: &Campaign) -> Vec<PhaseEvent> {
         }
         if entered(PhaseStatus::Failed) {
             let (code, message) = error_parts(now.error.as_ref());
-            push(EventType::PhaseFailed, phase, status, json!({"code": code, "message": message}));
+            push(
+                EventType::PhaseFailed,
+                phase,
+                status,
+                json!({"code": code, "message": message}),
+            );
         }
     }
 
@@ -187,7 +209,9 @@ fn changed(old: Option<&Campaign>, new: &Campaign) -> Vec<PhaseEvent> {
     let entered = |s: AutoStartStatus| now.status == s && before.status != s;
     // A new request (another phase or another time) while the previous one was also queued counts.
     if now.status == AutoStartStatus::Queued
-        && (before.status != AutoStartStatus::Queued || before.requested_at != now.requested_at || before.phase != now.phase)
+        && (before.status != AutoStartStatus::Queued
+            || before.requested_at != now.requested_at
+            || before.phase != now.phase)
     {
         push(EventType::AutoStartQueued, now.phase, status, json!({}));
     }
@@ -224,7 +248,14 @@ mod tests {
     }
 
     fn campaign(mode: Mode) -> Campaign {
-        Campaign::new("owner-1", "Shoes Q4".into(), mode, CampaignConfig::default(), "corr-1".into(), t(0))
+        Campaign::new(
+            "owner-1",
+            "Shoes Q4".into(),
+            mode,
+            CampaignConfig::default(),
+            "corr-1".into(),
+            t(0),
+        )
     }
 
     fn kinds(events: &[PhaseEvent]) -> Vec<EventType> {
@@ -242,7 +273,10 @@ mod tests {
     fn insert_in_full_sequence_is_created_then_queued() {
         let c = campaign(Mode::FullSequence);
         let events = derive_events(None, Some(&c));
-        assert_eq!(kinds(&events), vec![EventType::CampaignCreated, EventType::AutoStartQueued]);
+        assert_eq!(
+            kinds(&events),
+            vec![EventType::CampaignCreated, EventType::AutoStartQueued]
+        );
         let created = serde_json::to_value(&events[0]).unwrap();
         assert_eq!(
             created,
@@ -262,13 +296,19 @@ mod tests {
     #[test]
     fn insert_in_step_by_step_is_only_created() {
         let c = campaign(Mode::StepByStep);
-        assert_eq!(kinds(&derive_events(None, Some(&c))), vec![EventType::CampaignCreated]);
+        assert_eq!(
+            kinds(&derive_events(None, Some(&c))),
+            vec![EventType::CampaignCreated]
+        );
     }
 
     #[test]
     fn auto_start_progress_and_completion() {
         let c = campaign(Mode::FullSequence);
-        let (a, b) = step(&c, |c| c.start_phase(PhaseName::Discovery, Trigger::Auto, 2500, 1000, 2, t(40)).unwrap());
+        let (a, b) = step(&c, |c| {
+            c.start_phase(PhaseName::Discovery, Trigger::Auto, 2500, 1000, 2, t(40))
+                .unwrap()
+        });
         let events = derive_events(Some(&a), Some(&b));
         assert_eq!(kinds(&events), vec![EventType::PhaseAutoStarted]);
         let started = serde_json::to_value(&events[0]).unwrap();
@@ -293,15 +333,24 @@ mod tests {
             c.record_chunk(PhaseName::Discovery, 2, 500, t(240));
         });
         let events = derive_events(Some(&a), Some(&b));
-        assert_eq!(kinds(&events), vec![EventType::PhaseCompleted], "completion is not also a progress event");
+        // completion is not also a progress event; in Full Auto the same write queues the next
+        // phase (auto-advance)
+        assert_eq!(
+            kinds(&events),
+            vec![EventType::PhaseCompleted, EventType::AutoStartQueued]
+        );
         assert_eq!(events[0].data, json!({"total": 2500, "durationMs": 200}));
+        assert_eq!(events[1].phase.map(|p| p.as_str()), Some("validation"));
         assert_eq!(events[0].version, 5);
     }
 
     #[test]
     fn manual_start_is_phase_started() {
         let c = campaign(Mode::StepByStep);
-        let (a, b) = step(&c, |c| c.start_phase(PhaseName::Discovery, Trigger::Manual, 10, 10, 0, t(5)).unwrap());
+        let (a, b) = step(&c, |c| {
+            c.start_phase(PhaseName::Discovery, Trigger::Manual, 10, 10, 0, t(5))
+                .unwrap()
+        });
         let events = derive_events(Some(&a), Some(&b));
         assert_eq!(kinds(&events), vec![EventType::PhaseStarted]);
         assert_eq!(events[0].data, json!({}));
@@ -314,15 +363,24 @@ mod tests {
             c.change_mode(Mode::FullSequence, t(10));
         });
         let events = derive_events(Some(&a), Some(&b));
-        assert_eq!(kinds(&events), vec![EventType::ModeChanged, EventType::AutoStartQueued]);
-        assert_eq!(events[0].data, json!({"from": "step_by_step", "to": "full_sequence"}));
+        assert_eq!(
+            kinds(&events),
+            vec![EventType::ModeChanged, EventType::AutoStartQueued]
+        );
+        assert_eq!(
+            events[0].data,
+            json!({"from": "step_by_step", "to": "full_sequence"})
+        );
         assert_eq!(events[0].phase, None);
 
         let (a, b) = step(&b, |c| {
             c.change_mode(Mode::StepByStep, t(20));
         });
         let events = derive_events(Some(&a), Some(&b));
-        assert_eq!(kinds(&events), vec![EventType::ModeChanged, EventType::AutoStartCancelled]);
+        assert_eq!(
+            kinds(&events),
+            vec![EventType::ModeChanged, EventType::AutoStartCancelled]
+        );
         let cancelled = serde_json::to_value(&events[1]).unwrap();
         assert_eq!(cancelled["status"], "cancelled");
         assert_eq!(cancelled["phase"], "discovery");
@@ -331,23 +389,39 @@ mod tests {
     #[test]
     fn auto_start_failure_and_phase_failure_carry_their_reason() {
         let c = campaign(Mode::FullSequence);
-        let info = ErrorInfo { code: "INVALID_CONFIG".into(), message: "bad".into(), details: vec![] };
+        let info = ErrorInfo {
+            code: "INVALID_CONFIG".into(),
+            message: "bad".into(),
+            details: vec![],
+        };
         let (a, b) = step(&c, |c| {
             c.end_auto_start(AutoStartStatus::Failed, Some(info.clone()), 3, t(9));
         });
         let events = derive_events(Some(&a), Some(&b));
         assert_eq!(kinds(&events), vec![EventType::AutoStartFailed]);
-        assert_eq!(events[0].data, json!({"code": "INVALID_CONFIG", "message": "bad", "attempts": 3}));
+        assert_eq!(
+            events[0].data,
+            json!({"code": "INVALID_CONFIG", "message": "bad", "attempts": 3})
+        );
 
         let c = campaign(Mode::StepByStep);
-        let (_, b) = step(&c, |c| c.start_phase(PhaseName::Discovery, Trigger::Manual, 10, 10, 0, t(5)).unwrap());
+        let (_, b) = step(&c, |c| {
+            c.start_phase(PhaseName::Discovery, Trigger::Manual, 10, 10, 0, t(5))
+                .unwrap()
+        });
         let (a, b) = step(&b, |c| {
             c.fail_phase(PhaseName::Discovery, info.clone(), t(6));
         });
         let events = derive_events(Some(&a), Some(&b));
         assert_eq!(kinds(&events), vec![EventType::PhaseFailed]);
-        assert_eq!(events[0].data, json!({"code": "INVALID_CONFIG", "message": "bad"}));
-        assert_eq!(serde_json::to_value(&events[0]).unwrap()["status"], "failed");
+        assert_eq!(
+            events[0].data,
+            json!({"code": "INVALID_CONFIG", "message": "bad"})
+        );
+        assert_eq!(
+            serde_json::to_value(&events[0]).unwrap()["status"],
+            "failed"
+        );
     }
 
     #[test]
@@ -373,7 +447,10 @@ mod tests {
         assert_eq!(events[0].at, t(500));
         assert_eq!(events[0].data, json!({}));
         // a stream clock behind the last write never makes the event older than it
-        assert_eq!(derive_events_at(Some(&c), None, Some(t(-5_000)))[0].at, t(0));
+        assert_eq!(
+            derive_events_at(Some(&c), None, Some(t(-5_000)))[0].at,
+            t(0)
+        );
         assert!(derive_events(None, None).is_empty());
     }
 
@@ -411,7 +488,14 @@ mod tests {
             let d = PhaseName::Discovery;
             match op {
                 Op::Mode(full) => {
-                    c.change_mode(if *full { Mode::FullSequence } else { Mode::StepByStep }, now);
+                    c.change_mode(
+                        if *full {
+                            Mode::FullSequence
+                        } else {
+                            Mode::StepByStep
+                        },
+                        now,
+                    );
                 }
                 Op::StartManual => {
                     let _ = c.start_phase(d, Trigger::Manual, 1000, 250, 0, now);
@@ -424,12 +508,19 @@ mod tests {
                     c.record_chunk(d, chunk, *items, now);
                 }
                 Op::Fail => {
-                    let info = ErrorInfo { code: "X".into(), message: "x".into(), details: vec![] };
+                    let info = ErrorInfo {
+                        code: "X".into(),
+                        message: "x".into(),
+                        details: vec![],
+                    };
                     c.fail_phase(d, info, now);
                 }
                 Op::EndAutoStart(outcome, attempts) => {
-                    let outcome = [AutoStartStatus::Skipped, AutoStartStatus::Cancelled, AutoStartStatus::Failed]
-                        [*outcome as usize % 3];
+                    let outcome = [
+                        AutoStartStatus::Skipped,
+                        AutoStartStatus::Cancelled,
+                        AutoStartStatus::Failed,
+                    ][*outcome as usize % 3];
                     c.end_auto_start(outcome, None, *attempts, now);
                 }
                 Op::Attempt(attempts) => {

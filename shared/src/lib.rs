@@ -2,9 +2,11 @@
 //!
 //! - [`domain`]: campaigns, modes, the phase and auto-start state machines, discovery generation.
 //! - [`service`]: the use cases (what each handler does).
-//! - [`adapters`]: DynamoDB and SQS.
+//! - [`adapters`]: DynamoDB, SQS and the API Gateway Management API.
 //! - [`api`]: the HTTP API (routing, auth claims, error mapping) over `lambda_http` types.
 //! - [`lambda`]: SQS and stream batch glue for the worker functions.
+//! - [`events`]: the real-time events a committed change yields (pure).
+//! - [`realtime`]: the stream publisher and the WebSocket routes.
 //! - [`telemetry`]: JSON logs and EMF metrics.
 
 pub mod adapters;
@@ -12,7 +14,9 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod lambda;
+pub mod realtime;
 pub mod service;
 pub mod telemetry;
 

@@ -1,6 +1,8 @@
 //! Helpers for the integration tests: they talk to the running local stack
 //! (`scripts/stack.sh start`) over HTTP and WebSocket, exactly like a client would.
 
+pub mod dns;
+
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
@@ -276,4 +278,221 @@ pub async fn fault_injected(rule: u64) -> u64 {
 
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebSocket (EVENTS.md) and direct reads of the connection tables
+// ---------------------------------------------------------------------------------------------
+
+pub type WsStream =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// `CAMPAIGN_WS_URL` with `?token=` (a `/` path is added when the URL has none).
+pub fn ws_url_with_token(token: &str) -> String {
+    let base = ws_url();
+    let has_path = base
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains('/'));
+    format!("{base}{}?token={token}", if has_path { "" } else { "/" })
+}
+
+/// Answers to client messages; everything else a socket receives is an event.
+pub const WS_ANSWERS: &[&str] = &["subscribed", "unsubscribed", "pong", "error"];
+
+/// One WebSocket client of the local stack.
+pub struct Socket {
+    pub ws: WsStream,
+    /// Events read while waiting for an answer, handed out by [`Socket::events_until`].
+    pub backlog: std::collections::VecDeque<Value>,
+}
+
+impl Socket {
+    /// Connects with `?token=` (none when `None`); `Err(status)` when the handshake is refused.
+    pub async fn open(token: Option<&str>) -> Result<Self, u16> {
+        let url = match token {
+            Some(t) => ws_url_with_token(t),
+            None => ws_url(),
+        };
+        match tokio_tungstenite::connect_async(url.as_str()).await {
+            Ok((ws, _)) => Ok(Self {
+                ws,
+                backlog: Default::default(),
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => Err(r.status().as_u16()),
+            Err(e) => panic!("WebSocket connection to {} failed: {e}", ws_url()),
+        }
+    }
+
+    /// Connects as `client`'s user (asserting the handshake succeeds).
+    pub async fn connect(client: &Client) -> Self {
+        Self::open(client.token.as_deref())
+            .await
+            .expect("WebSocket handshake")
+    }
+
+    pub async fn send(&mut self, message: &Value) {
+        use futures_util::SinkExt;
+        self.ws
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                message.to_string().into(),
+            ))
+            .await
+            .expect("WebSocket send");
+    }
+
+    /// The next JSON message, or `None` after `timeout` (or when the socket closed).
+    pub async fn next(&mut self, timeout: Duration) -> Option<Value> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let msg = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .ok()??;
+            match msg {
+                Ok(Message::Text(t)) => {
+                    return Some(serde_json::from_str(&t).expect("JSON message"));
+                }
+                Ok(Message::Binary(b)) => {
+                    return Some(serde_json::from_slice(&b).expect("JSON message"));
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// Sends a client message and returns its answer (`subscribed`, `unsubscribed`, `pong`,
+    /// `error`); events that arrive meanwhile are kept for [`Socket::events_until`].
+    pub async fn request(&mut self, message: &Value) -> Value {
+        self.send(message).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some(m) = self.next(left).await else {
+                panic!("no answer to {message} within 10 s");
+            };
+            if WS_ANSWERS.contains(&m["type"].as_str().unwrap_or_default()) {
+                return m;
+            }
+            self.backlog.push_back(m);
+        }
+    }
+
+    /// `subscribe` (`"*"` or a campaign id) and its answer.
+    pub async fn subscribe(&mut self, campaign: &str) -> Value {
+        self.request(&json!({"action": "subscribe", "campaignId": campaign}))
+            .await
+    }
+
+    /// The events of `campaign`, in arrival order, up to and including the first for which
+    /// `stop` holds; panics after `timeout` with what arrived.
+    pub async fn events_until(
+        &mut self,
+        campaign: &str,
+        timeout: Duration,
+        stop: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        loop {
+            let next = match self.backlog.pop_front() {
+                Some(m) => Some(m),
+                None => {
+                    self.next(deadline.saturating_duration_since(Instant::now()))
+                        .await
+                }
+            };
+            let Some(m) = next else {
+                let types: Vec<&Value> = out.iter().map(|e: &Value| &e["type"]).collect();
+                panic!(
+                    "campaign {campaign}: stop condition not reached within {timeout:?}; got {types:?}"
+                );
+            };
+            if m["campaignId"] != campaign
+                || WS_ANSWERS.contains(&m["type"].as_str().unwrap_or_default())
+            {
+                continue;
+            }
+            let done = stop(&m);
+            out.push(m);
+            if done {
+                return out;
+            }
+        }
+    }
+
+    /// Every message that arrives within `window` (answers and events).
+    pub async fn drain(&mut self, window: Duration) -> Vec<Value> {
+        let mut out: Vec<Value> = self.backlog.drain(..).collect();
+        let deadline = Instant::now() + window;
+        while let Some(m) = self
+            .next(deadline.saturating_duration_since(Instant::now()))
+            .await
+        {
+            out.push(m);
+        }
+        out
+    }
+
+    /// A clean close (close frame), as a browser tab does.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// Calls moto's DynamoDB JSON API directly (tests check what the handlers stored).
+pub async fn dynamodb(operation: &str, body: &Value) -> Value {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let res = reqwest::Client::new()
+        .post(endpoint)
+        .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("DynamoDB request to moto");
+    let text = res.text().await.unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("DynamoDB {operation}: {text}"))
+}
+
+/// The connection ids subscribed to a topic (`campaign#<id>` or `owner#<sub>`).
+pub async fn subscribed_connections(topic: &str) -> Vec<String> {
+    let table = std::env::var("SUBSCRIPTIONS_TABLE")
+        .unwrap_or_else(|_| "campaign-autostart-subscriptions".into());
+    let out = dynamodb(
+        "Query",
+        &json!({
+            "TableName": table,
+            "KeyConditionExpression": "topic = :t",
+            "ExpressionAttributeValues": {":t": {"S": topic}},
+            "ConsistentRead": true
+        }),
+    )
+    .await;
+    let mut ids: Vec<String> = out["Items"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .filter_map(|i| i["connectionId"]["S"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Whether the connections table has an item for `connection_id`.
+pub async fn connection_stored(connection_id: &str) -> bool {
+    let table = std::env::var("CONNECTIONS_TABLE")
+        .unwrap_or_else(|_| "campaign-autostart-connections".into());
+    let out = dynamodb(
+        "GetItem",
+        &json!({"TableName": table, "Key": {"connectionId": {"S": connection_id}}, "ConsistentRead": true}),
+    )
+    .await;
+    out.get("Item").is_some_and(|i| !i.is_null())
 }

@@ -53,25 +53,33 @@ async fn assert_exact_domains(c: &Client, id: &str, n: usize) {
 #[tokio::test]
 async fn full_sequence_starts_discovery_by_itself_and_completes_exactly() {
     let c = Client::new_user().await;
-    let n = 3_500;
+    let n = 30_000;
     let created = c.create_campaign(&campaign_body("full_sequence", n)).await;
     let id = created["id"].as_str().unwrap();
     assert_eq!(created["autoStart"]["status"], "queued");
+    assert_eq!(created["autoStart"]["phase"], "discovery");
     assert!(created["autoStart"]["requestedAt"].is_string());
-    let done = c
-        .wait_status(id, WAIT, |s| discovery_status(s) == "completed")
+    // while discovery runs, the auto-start request shows how it started
+    let running = c
+        .wait_status(id, WAIT, |s| s["autoStart"]["status"] != "queued")
         .await;
-    let auto = &done["autoStart"];
-    assert_eq!(auto["status"], "started");
+    let auto = &running["autoStart"];
+    assert_eq!(
+        (auto["phase"].as_str(), auto["status"].as_str()),
+        (Some("discovery"), Some("started")),
+        "{running}"
+    );
     assert_eq!(auto["attempts"], 1);
     assert!(auto["latencyMs"].as_i64().unwrap() >= 0);
     assert!(auto["startedAt"].is_string());
+    let done = settled(&c, id).await;
     let d = phase(&done, "discovery");
     assert_eq!(d["trigger"], "auto");
     assert_eq!(d["progress"], json!({"done": n, "total": n}));
     assert_exact_domains(&c, id, n as usize).await;
-    // versions: create, start, one per chunk (1000 per chunk) — no extra write from anywhere
-    assert_eq!(done["version"], 2 + n.div_ceil(1000));
+    // versions: create, start, one per chunk (1000 per chunk), the auto-advance request's failure
+    // (no DNS persona) — no extra write from anywhere
+    assert_eq!(done["version"], 2 + n.div_ceil(1000) + 1);
 }
 
 #[tokio::test]
@@ -126,25 +134,23 @@ async fn the_seed_three_call_client_flow_never_double_starts() {
             ),
             s => panic!("unexpected {s}: {}", start.body),
         }
-        let done = c
-            .wait_status(&id, WAIT, |s| {
-                discovery_status(s) == "completed" && s["autoStart"]["status"] != "queued"
-            })
-            .await;
+        let done = settled(&c, &id).await;
         let trigger = phase(&done, "discovery")["trigger"]
             .as_str()
             .unwrap()
             .to_string();
-        let auto = done["autoStart"]["status"].as_str().unwrap().to_string();
-        // exactly one start: the worker's (started) or the client's (worker skipped)
-        match (start.status.as_u16(), trigger.as_str(), auto.as_str()) {
-            (202, "manual", "skipped") | (409, "auto", "started") => {}
-            other => panic!("inconsistent start: {other:?} {done}"),
-        }
+        // exactly one start: the worker's, or the client's (and then the worker skipped)
+        let expected_trigger = if start.status.as_u16() == 202 {
+            "manual"
+        } else {
+            "auto"
+        };
+        assert_eq!(trigger, expected_trigger, "{done}");
         assert_exact_domains(&c, &id, 1500).await;
-        // create, mode, start, 2 chunks, and the skip (if the client won)
-        let expected = if auto == "skipped" { 6 } else { 5 };
-        assert_eq!(done["version"], expected);
+        // create, mode, start, 2 chunks, the worker's skip (if the client won), the validation
+        // request's failure
+        let expected = if trigger == "manual" { 7 } else { 6 };
+        assert_eq!(done["version"], expected, "{done}");
     }
 }
 
@@ -285,18 +291,24 @@ async fn full_auto_with_fault(c: &Client, n: u64, fault: Value) -> (String, u64)
 #[tokio::test]
 async fn transient_failures_are_retried_with_backoff_then_succeed() {
     let c = Client::new_user().await;
-    let (id, rule) =
-        full_auto_with_fault(&c, 20, json!({"function": "autostart-worker", "times": 2})).await;
+    let (id, rule) = full_auto_with_fault(
+        &c,
+        30_000,
+        json!({"function": "autostart-worker", "times": 2}),
+    )
+    .await;
     let s = c
-        .wait_status(&id, WAIT, |s| discovery_status(s) == "completed")
+        .wait_status(&id, WAIT, |s| s["autoStart"]["status"] != "queued")
         .await;
     assert!(fault_injected(rule).await >= 2, "the fault fired");
+    assert_eq!(s["autoStart"]["phase"], "discovery");
     assert_eq!(s["autoStart"]["status"], "started");
     assert_eq!(
         s["autoStart"]["attempts"], 3,
         "two failed receives, then the third succeeded"
     );
-    assert_exact_domains(&c, &id, 20).await;
+    settled(&c, &id).await;
+    assert_exact_domains(&c, &id, 30_000).await;
 }
 
 #[tokio::test]
@@ -405,9 +417,7 @@ async fn duplicate_and_racing_messages_start_discovery_once() {
     for res in futures_util::future::join_all(sends).await {
         res.expect("send duplicate");
     }
-    let s = c
-        .wait_status(&id, WAIT, |s| discovery_status(s) == "completed")
-        .await;
+    let s = settled(&c, &id).await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let s2 = c
         .get(&format!("/campaigns/{id}/status"))
@@ -418,9 +428,10 @@ async fn duplicate_and_racing_messages_start_discovery_once() {
         s["version"], s2["version"],
         "no late write from a duplicate"
     );
-    assert_eq!(s2["autoStart"]["status"], "started");
-    // create, mode, one start, three chunks: duplicates wrote nothing
-    assert_eq!(s2["version"], 2 + 1 + n.div_ceil(1000));
+    assert_eq!(phase(&s2, "discovery")["trigger"], "auto");
+    // create, mode, one start, three chunks, the validation request's failure: duplicates
+    // wrote nothing
+    assert_eq!(s2["version"], 2 + 1 + n.div_ceil(1000) + 1);
     assert_exact_domains(&c, &id, n as usize).await;
 }
 
@@ -435,9 +446,7 @@ async fn a_worker_dying_mid_chunk_resumes_without_gaps_or_duplicates() {
         json!({"function": "phase-worker", "times": 2, "operation": "PutItem", "table": "campaign-autostart-campaigns", "error": "internal"}),
     )
     .await;
-    let s = c
-        .wait_status(&id, WAIT, |s| discovery_status(s) == "completed")
-        .await;
+    let s = settled(&c, &id).await;
     assert_eq!(
         fault_injected(rule).await,
         2,
@@ -448,7 +457,26 @@ async fn a_worker_dying_mid_chunk_resumes_without_gaps_or_duplicates() {
         json!({"done": n, "total": n})
     );
     assert_exact_domains(&c, &id, n as usize).await;
-    assert_eq!(s["version"], 2 + 1 + n.div_ceil(1000));
+    assert_eq!(s["version"], 2 + 1 + n.div_ceil(1000) + 1);
+}
+
+/// Waits until a Full Auto campaign without a DNS persona has finished discovery and its
+/// auto-advance to validation has failed visibly (pre-start validation: no DNS persona).
+async fn settled(c: &Client, id: &str) -> Value {
+    let s = c
+        .wait_status(id, WAIT, |s| {
+            discovery_status(s) == "completed"
+                && s["autoStart"]["phase"] == "validation"
+                && s["autoStart"]["status"] == "failed"
+        })
+        .await;
+    assert_eq!(s["autoStart"]["error"]["code"], "INVALID_CONFIG");
+    assert_eq!(
+        s["autoStart"]["error"]["details"][0]["field"],
+        "config.personaIds"
+    );
+    assert_eq!(phase(&s, "validation")["status"], "not_started");
+    s
 }
 
 async fn sqs_client() -> aws_sdk_sqs::Client {

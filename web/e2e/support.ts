@@ -44,7 +44,8 @@ export class Api {
   }
 
   async createPersona(name: string, kind: 'dns' | 'http' = 'dns', enabled = true) {
-    const r = await this.json('POST', '/personas', { name, kind, enabled, config: {} });
+    const config = kind === 'dns' ? { resolvers: ['127.0.0.1:53'] } : {};
+    const r = await this.json('POST', '/personas', { name, kind, enabled, config });
     expect(r.status, `POST /personas ${JSON.stringify(r.body)}`).toBe(201);
     return r.body as { id: string; name: string };
   }

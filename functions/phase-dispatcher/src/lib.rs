@@ -6,6 +6,12 @@ use campaign_shared::AppState;
 use campaign_shared::lambda::stream_batch;
 use lambda_runtime::{Error, LambdaEvent};
 
-pub async fn handler(state: &AppState, event: LambdaEvent<Event>) -> Result<DynamoDbEventResponse, Error> {
-    Ok(stream_batch(event.payload, |change| campaign_shared::service::dispatch::handle_change(state, change)).await)
+pub async fn handler(
+    state: &AppState,
+    event: LambdaEvent<Event>,
+) -> Result<DynamoDbEventResponse, Error> {
+    Ok(stream_batch(event.payload, |change| {
+        campaign_shared::service::dispatch::handle_change(state, change)
+    })
+    .await)
 }

@@ -6,6 +6,14 @@ use campaign_shared::adapters::queue::PhaseWorkMessage;
 use campaign_shared::lambda::sqs_batch;
 use lambda_runtime::{Error, LambdaEvent};
 
-pub async fn handler(state: &AppState, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-    Ok(sqs_batch(event.payload, |msg: PhaseWorkMessage, meta| async move { campaign_shared::service::phase_work::handle_dead_letter(state, &msg, &meta).await }).await)
+pub async fn handler(
+    state: &AppState,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    Ok(
+        sqs_batch(event.payload, |msg: PhaseWorkMessage, meta| async move {
+            campaign_shared::service::phase_work::handle_dead_letter(state, &msg, &meta).await
+        })
+        .await,
+    )
 }

@@ -5,5 +5,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init_tracing();
     let state = AppState::from_env().await;
     let state = &state;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event| phase_worker::handler(state, event))).await
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        phase_worker::handler(state, event)
+    }))
+    .await
 }

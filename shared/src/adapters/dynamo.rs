@@ -5,11 +5,14 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, DeleteRequest, WriteRequest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
+use crate::adapters::dns::DnsCheck;
 use crate::domain::Campaign;
 use crate::domain::resources::OwnedResource;
 use crate::error::{AppError, classify_sdk_error};
@@ -67,6 +70,41 @@ pub fn decode_cursor(
         .collect())
 }
 
+/// Maps a conditional write's result: a failed condition is a [`Write::Conflict`], not an error.
+fn conditional<O, E, R>(res: Result<O, SdkError<E, R>>) -> Result<Write, AppError>
+where
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match res {
+        Ok(_) => Ok(Write::Done),
+        Err(SdkError::ServiceError(e))
+            if e.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(Write::Conflict)
+        }
+        Err(e) => Err(classify_sdk_error(e)),
+    }
+}
+
+/// One page of a query: the items, and a cursor when the page is full and more may follow.
+fn page<T: serde::de::DeserializeOwned>(
+    out: QueryOutput,
+    limit: i32,
+) -> Result<(Vec<T>, Option<String>), AppError> {
+    let items = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(serde_dynamo::from_item)
+        .collect::<Result<Vec<T>, _>>()?;
+    let next = out
+        .last_evaluated_key
+        .filter(|_| items.len() as i32 == limit)
+        .map(|k| encode_cursor(&k));
+    Ok((items, next))
+}
+
 #[derive(Clone, Copy)]
 pub struct CampaignRepo<'a> {
     pub ddb: &'a Client,
@@ -114,16 +152,7 @@ impl<'a> CampaignRepo<'a> {
             .condition_expression("attribute_not_exists(id)")
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(Write::Done),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Write::Conflict)
-            }
-            Err(e) => Err(classify_sdk_error(e)),
-        }
+        conditional(res)
     }
 
     /// Writes `campaign` if the stored version is still `expected_version`.
@@ -143,16 +172,7 @@ impl<'a> CampaignRepo<'a> {
             .expression_attribute_values(":expected", Av::N(expected_version.to_string()))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(Write::Done),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Write::Conflict)
-            }
-            Err(e) => Err(classify_sdk_error(e)),
-        }
+        conditional(res)
     }
 
     pub async fn delete(&self, campaign: &Campaign) -> Result<Write, AppError> {
@@ -166,16 +186,7 @@ impl<'a> CampaignRepo<'a> {
             .expression_attribute_values(":expected", Av::N(campaign.version.to_string()))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(Write::Done),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Write::Conflict)
-            }
-            Err(e) => Err(classify_sdk_error(e)),
-        }
+        conditional(res)
     }
 
     /// One page of the owner's campaigns, newest first.
@@ -201,17 +212,7 @@ impl<'a> CampaignRepo<'a> {
             .send()
             .await
             .map_err(classify_sdk_error)?;
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(serde_dynamo::from_item)
-            .collect::<Result<Vec<Campaign>, _>>()?;
-        let next = out
-            .last_evaluated_key
-            .filter(|_| items.len() as i32 == limit)
-            .map(|k| encode_cursor(&k));
-        Ok((items, next))
+        page(out, limit)
     }
 
     /// Every campaign of an owner (for reference checks before deleting a resource).
@@ -282,16 +283,7 @@ impl<'a> ResourceRepo<'a> {
             .condition_expression(cond)
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(Write::Done),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Write::Conflict)
-            }
-            Err(e) => Err(classify_sdk_error(e)),
-        }
+        conditional(res)
     }
 
     pub async fn delete(&self, owner: &str, id: Uuid) -> Result<Write, AppError> {
@@ -304,16 +296,7 @@ impl<'a> ResourceRepo<'a> {
             .condition_expression("attribute_exists(id)")
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(Write::Done),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Write::Conflict)
-            }
-            Err(e) => Err(classify_sdk_error(e)),
-        }
+        conditional(res)
     }
 
     pub async fn list<T: OwnedResource>(
@@ -336,18 +319,16 @@ impl<'a> ResourceRepo<'a> {
             .send()
             .await
             .map_err(classify_sdk_error)?;
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(serde_dynamo::from_item)
-            .collect::<Result<Vec<T>, _>>()?;
-        let next = out
-            .last_evaluated_key
-            .filter(|_| items.len() as i32 == limit)
-            .map(|k| encode_cursor(&k));
-        Ok((items, next))
+        page(out, limit)
     }
+}
+
+/// One stored chunk: discovery's domains and, once validated, their DNS results (same order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkItem {
+    pub chunk: u64,
+    pub domains: Vec<String>,
+    pub validation: Option<Vec<DnsCheck>>,
 }
 
 /// Discovery output: one item per chunk, `(campaignId, chunk)`, domains newline-joined.
@@ -382,13 +363,49 @@ impl<'a> DomainRepo<'a> {
         Ok(())
     }
 
+    /// One chunk's domains, if it was written.
+    pub async fn chunk(
+        &self,
+        campaign_id: Uuid,
+        chunk: u64,
+    ) -> Result<Option<Vec<String>>, AppError> {
+        Ok(self
+            .chunks_from(campaign_id, chunk, 1)
+            .await?
+            .into_iter()
+            .find(|c| c.chunk == chunk)
+            .map(|c| c.domains))
+    }
+
+    /// Stores the validation results of a chunk next to its domains (idempotent overwrite).
+    pub async fn put_validation(
+        &self,
+        campaign_id: Uuid,
+        chunk: u64,
+        checks: &[DnsCheck],
+    ) -> Result<(), AppError> {
+        let json = serde_json::to_string(checks).map_err(AppError::internal)?;
+        self.ddb
+            .update_item()
+            .table_name(self.table)
+            .key("campaignId", s(campaign_id.to_string()))
+            .key("chunk", Av::N(chunk.to_string()))
+            .update_expression("SET validation = :v")
+            .condition_expression("attribute_exists(campaignId)")
+            .expression_attribute_values(":v", s(json))
+            .send()
+            .await
+            .map_err(classify_sdk_error)?;
+        Ok(())
+    }
+
     /// Chunks `from..` of a campaign, at most `max_chunks`, in order.
     pub async fn chunks_from(
         &self,
         campaign_id: Uuid,
         from: u64,
         max_chunks: i32,
-    ) -> Result<Vec<(u64, Vec<String>)>, AppError> {
+    ) -> Result<Vec<ChunkItem>, AppError> {
         let out = self
             .ddb
             .query()
@@ -414,7 +431,15 @@ impl<'a> DomainRepo<'a> {
                 }
                 _ => Vec::new(),
             };
-            chunks.push((chunk, domains));
+            let validation = match item.get("validation") {
+                Some(Av::S(json)) => Some(serde_json::from_str(json).map_err(AppError::internal)?),
+                _ => None,
+            };
+            chunks.push(ChunkItem {
+                chunk,
+                domains,
+                validation,
+            });
         }
         Ok(chunks)
     }
@@ -517,16 +542,7 @@ impl<'a> IdempotencyRepo<'a> {
             .expression_attribute_values(":inprogress", s("IN_PROGRESS"))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(Write::Done),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Write::Conflict)
-            }
-            Err(e) => Err(classify_sdk_error(e)),
-        }
+        conditional(res)
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<IdempotencyRecord>, AppError> {

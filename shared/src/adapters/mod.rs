@@ -1,4 +1,6 @@
 //! Adapters to AWS services.
 
+pub mod dns;
 pub mod dynamo;
 pub mod queue;
+pub mod ws;

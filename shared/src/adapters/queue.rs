@@ -82,6 +82,28 @@ impl<'a> Queue<'a> {
     }
 }
 
+impl Queue<'_> {
+    /// Hides a failed message for its retry backoff (exponential in its receive count, with
+    /// jitter) and returns the delay. A failure to do so is logged: the queue's visibility timeout
+    /// then applies, so the message is still retried.
+    pub async fn retry_later(
+        &self,
+        meta: &crate::lambda::MessageMeta,
+        settings: &crate::config::Settings,
+    ) -> i32 {
+        let delay = backoff_seconds(
+            meta.receive_count,
+            settings.backoff_base_seconds,
+            settings.backoff_cap_seconds,
+            rand::random::<f64>(),
+        );
+        if let Err(e) = self.change_visibility(&meta.receipt_handle, delay).await {
+            tracing::warn!(error = %e, "could not set the retry backoff; the queue's visibility timeout applies");
+        }
+        delay
+    }
+}
+
 /// Exponential backoff with full jitter for receive number `receive_count` (1-based):
 /// `random(0..=min(cap, base·2^(n-1)))`, at least 1 s so the message is not received at once.
 pub fn backoff_seconds(receive_count: u32, base: u32, cap: u32, jitter: f64) -> i32 {

@@ -121,6 +121,9 @@ pub struct PhaseState {
     /// size cannot shift chunk boundaries mid-run.
     #[serde(default)]
     pub chunk_size: u64,
+    /// Outcome counts of the work items so far (validation: resolved / unresolved / error).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub summary: std::collections::BTreeMap<String, u64>,
 }
 
 impl PhaseState {
@@ -135,6 +138,7 @@ impl PhaseState {
             error: None,
             next_chunk: 0,
             chunk_size: 0,
+            summary: Default::default(),
         }
     }
 }
@@ -193,8 +197,21 @@ pub struct Campaign {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub config: CampaignConfig,
+    #[serde(deserialize_with = "deserialize_phases")]
     pub phases: Vec<PhaseState>,
     pub auto_start: AutoStart,
+}
+
+/// Reads the phases and adds any pipeline phase a stored item predates (written before the
+/// phase existed), so every campaign has every phase.
+fn deserialize_phases<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PhaseState>, D::Error> {
+    let mut phases = Vec::<PhaseState>::deserialize(d)?;
+    for def in PIPELINE {
+        if !phases.iter().any(|p| p.phase == def.name) {
+            phases.push(PhaseState::new(def.name));
+        }
+    }
+    Ok(phases)
 }
 
 /// What a mode change did, so the caller knows whether to send an auto-start message.
@@ -399,6 +416,7 @@ impl Campaign {
             state.progress = Progress { done: 0, total };
             state.next_chunk = 0;
             state.chunk_size = chunk_size.max(1);
+            state.summary.clear();
         }
         if trigger == Trigger::Auto {
             let requested = self.auto_start.requested_at.unwrap_or(now);
@@ -422,11 +440,27 @@ impl Campaign {
         items: u64,
         now: DateTime<Utc>,
     ) -> Option<ChunkOutcome> {
+        self.record_chunk_counted(name, chunk, items, &[], now)
+    }
+
+    /// [`Campaign::record_chunk`] that also adds the chunk's outcome counts to the phase summary
+    /// (exactly once, since only the chunk that is next is recorded).
+    pub fn record_chunk_counted(
+        &mut self,
+        name: PhaseName,
+        chunk: u64,
+        items: u64,
+        counts: &[(String, u64)],
+        now: DateTime<Utc>,
+    ) -> Option<ChunkOutcome> {
         let state = self.phase_mut(name);
         if state.status != PhaseStatus::Running || state.next_chunk != chunk {
             return None;
         }
         state.next_chunk += 1;
+        for (key, n) in counts {
+            *state.summary.entry(key.clone()).or_default() += n;
+        }
         state.progress.done = (state.progress.done + items).min(state.progress.total);
         let outcome = if state.progress.done >= state.progress.total {
             state.status = PhaseStatus::Completed;

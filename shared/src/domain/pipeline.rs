@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum PhaseName {
     Discovery,
+    Validation,
 }
 
 impl PhaseName {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Discovery => "discovery",
+            Self::Validation => "validation",
         }
     }
 
@@ -35,9 +37,14 @@ pub struct PhaseDef {
 }
 
 /// The phases in order. A phase starts only after every phase before it completed.
-pub const PIPELINE: &[PhaseDef] = &[PhaseDef {
-    name: PhaseName::Discovery,
-}];
+pub const PIPELINE: &[PhaseDef] = &[
+    PhaseDef {
+        name: PhaseName::Discovery,
+    },
+    PhaseDef {
+        name: PhaseName::Validation,
+    },
+];
 
 /// The phase after `name`, if any.
 pub fn next_phase(name: PhaseName) -> Option<PhaseName> {

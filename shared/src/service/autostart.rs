@@ -60,7 +60,6 @@ pub async fn process(
     msg: &AutoStartMessage,
     receive_count: u32,
 ) -> Result<AutoStartOutcome, AppError> {
-    let chunk_size = state.settings.discovery_chunk_size;
     let result = with_retries(|| async move {
         let mut c = load(state, msg.campaign_id, None).await?;
         let read = c.version;
@@ -76,12 +75,12 @@ pub async fn process(
                 AutoStartOutcome::Skipped
             }
             Decision::Start => match pre_start_validation(state, &c, msg.phase).await {
-                Ok(total) => {
+                Ok(plan) => {
                     c.start_phase(
                         msg.phase,
                         Trigger::Auto,
-                        total,
-                        chunk_size,
+                        plan.total,
+                        plan.chunk_size,
                         receive_count,
                         now,
                     )?;
@@ -188,20 +187,10 @@ pub async fn handle_message(
         }
         Err(e) => {
             record_failed_attempt(state, msg, meta.receive_count).await;
-            let s = &state.settings;
-            let delay = crate::adapters::queue::backoff_seconds(
-                meta.receive_count,
-                s.backoff_base_seconds,
-                s.backoff_cap_seconds,
-                rand::random::<f64>(),
-            );
-            if let Err(v) = state
+            let delay = state
                 .autostart_queue()
-                .change_visibility(&meta.receipt_handle, delay)
-                .await
-            {
-                tracing::warn!(error = %v, "could not set the retry backoff; the queue's visibility timeout applies");
-            }
+                .retry_later(meta, &state.settings)
+                .await;
             tracing::warn!(campaignId = %msg.campaign_id, error = %e, retryInSeconds = delay, "auto-start failed transiently");
             Err(e)
         }

@@ -5,10 +5,11 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::adapters::dns::{DnsCheck, DnsStatus};
 use crate::adapters::dynamo::{CampaignRepo, DomainRepo, ResourceRepo, Write};
 use crate::adapters::queue::{AutoStartMessage, Queue};
 use crate::config::AppState;
-use crate::domain::resources::{OwnedResource, Persona, Proxy};
+use crate::domain::resources::{DnsPersonaConfig, OwnedResource, Persona, PersonaKind, Proxy};
 use crate::domain::{
     AutoStartStatus, Campaign, CampaignConfig, DiscoveryInput, ErrorInfo, Mode, ModeChange,
     PhaseName, Trigger, now_millis,
@@ -253,32 +254,89 @@ async fn validate_config(
     Ok(patch)
 }
 
+/// What a phase start needs to know: how many work items, in chunks of what size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartPlan {
+    pub total: u64,
+    pub chunk_size: u64,
+}
+
+/// The campaign's DNS persona (the first referenced persona of kind `dns`) and its config, or the
+/// problem that prevents validation from using one.
+pub async fn dns_persona(
+    state: &AppState,
+    campaign: &Campaign,
+) -> Result<Result<(Persona, DnsPersonaConfig), FieldProblem>, AppError> {
+    for (i, id) in campaign.config.persona_ids.iter().enumerate() {
+        let Some(persona) = state
+            .personas()
+            .get::<Persona>(&campaign.owner_id, *id)
+            .await?
+        else {
+            continue;
+        };
+        if persona.kind != PersonaKind::Dns {
+            continue;
+        }
+        return Ok(
+            match DnsPersonaConfig::parse(
+                &persona.config,
+                &format!("config.personaIds[{i}].config"),
+            ) {
+                Ok(config) => Ok((persona, config)),
+                Err(mut problems) => Err(problems.remove(0)),
+            },
+        );
+    }
+    Ok(Err(FieldProblem::new(
+        "config.personaIds",
+        "a persona of kind dns with at least one resolver is required to start validation",
+    )))
+}
+
 /// Pre-start validation of a phase: the configuration it needs is present and valid, and every
-/// referenced persona and proxy exists, is the owner's and is enabled. Returns the number of work
-/// items of the phase.
+/// referenced persona and proxy exists, is the owner's and is enabled. Returns how the phase's
+/// work is chunked.
 pub async fn pre_start_validation(
     state: &AppState,
     campaign: &Campaign,
     phase: PhaseName,
-) -> Result<u64, AppError> {
+) -> Result<StartPlan, AppError> {
     let mut problems = Vec::new();
-    let total = match phase {
-        PhaseName::Discovery => match &campaign.config.discovery {
-            None => {
-                problems.push(FieldProblem::new(
-                    "config.discovery",
-                    "is required to start discovery",
-                ));
-                0
-            }
-            Some(d) => match DiscoveryInput::from(d).validate("config.discovery") {
-                Ok(valid) => valid.num_domains,
-                Err(p) => {
-                    problems.extend(p);
+    let plan = match phase {
+        PhaseName::Discovery => {
+            let total = match &campaign.config.discovery {
+                None => {
+                    problems.push(FieldProblem::new(
+                        "config.discovery",
+                        "is required to start discovery",
+                    ));
                     0
                 }
-            },
-        },
+                Some(d) => match DiscoveryInput::from(d).validate("config.discovery") {
+                    Ok(valid) => valid.num_domains,
+                    Err(p) => {
+                        problems.extend(p);
+                        0
+                    }
+                },
+            };
+            StartPlan {
+                total,
+                chunk_size: state.settings.discovery_chunk_size,
+            }
+        }
+        PhaseName::Validation => {
+            if let Err(problem) = dns_persona(state, campaign).await? {
+                problems.push(problem);
+            }
+            // Validation works through discovery's output chunk by chunk.
+            let discovery = campaign.phase(PhaseName::Discovery);
+            StartPlan {
+                total: discovery.progress.done,
+                chunk_size: discovery.chunk_size.max(1),
+            }
+        }
     };
     let owner = &campaign.owner_id;
     let config = &campaign.config;
@@ -301,7 +359,7 @@ pub async fn pre_start_validation(
     )
     .await?;
     if problems.is_empty() {
-        Ok(total)
+        Ok(plan)
     } else {
         Err(AppError::invalid_config(problems))
     }
@@ -464,13 +522,19 @@ pub async fn start_phase(
     id: Uuid,
     phase: PhaseName,
 ) -> Result<Campaign, AppError> {
-    let chunk_size = state.settings.discovery_chunk_size;
     let campaign = with_retries(|| async move {
         let mut c = load(state, id, Some(&caller.owner)).await?;
         let read = c.version;
         c.check_can_start(phase)?;
-        let total = pre_start_validation(state, &c, phase).await?;
-        c.start_phase(phase, Trigger::Manual, total, chunk_size, 0, now_millis())?;
+        let plan = pre_start_validation(state, &c, phase).await?;
+        c.start_phase(
+            phase,
+            Trigger::Manual,
+            plan.total,
+            plan.chunk_size,
+            0,
+            now_millis(),
+        )?;
         Ok(commit(state, &c, read).await?.then_some(c))
     })
     .await?;
@@ -497,40 +561,100 @@ pub async fn delete(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), A
     Err(too_many_conflicts())
 }
 
-/// `GET /campaigns/{id}/domains`: discovery output in generation order. The cursor is the index
-/// of the next domain; only domains counted in the progress are listed.
+/// Which domains a listing returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DomainFilter {
+    All,
+    /// Not validated yet.
+    Pending,
+    Status(DnsStatus),
+}
+
+impl DomainFilter {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "resolved" => Self::Status(DnsStatus::Resolved),
+            "unresolved" => Self::Status(DnsStatus::Unresolved),
+            "error" => Self::Status(DnsStatus::Error),
+            _ => return None,
+        })
+    }
+
+    fn matches(self, check: Option<&DnsCheck>) -> bool {
+        match (self, check) {
+            (Self::All, _) => true,
+            (Self::Pending, c) => c.is_none(),
+            (Self::Status(want), Some(c)) => c.status == want,
+            (Self::Status(_), None) => false,
+        }
+    }
+}
+
+/// One listed domain with its validation result, once it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainEntry {
+    pub domain: String,
+    pub check: Option<DnsCheck>,
+}
+
+/// How many chunks one filtered listing request reads at most (then it returns a cursor).
+const MAX_CHUNKS_PER_PAGE: u64 = 10;
+
+/// `GET /campaigns/{id}/domains`: discovery output in generation order, optionally filtered by
+/// validation status. The cursor is the index of the next domain to look at; only domains
+/// counted in discovery's progress are listed. A filtered page may hold fewer than `limit`
+/// items (it reads at most ten chunks) and still have a cursor.
 pub async fn list_domains(
     state: &AppState,
     caller: &Caller,
     id: Uuid,
     limit: u64,
     cursor: Option<u64>,
-) -> Result<(Vec<String>, Option<u64>), AppError> {
+    filter: DomainFilter,
+) -> Result<(Vec<DomainEntry>, Option<u64>), AppError> {
     let campaign = state.campaigns().get_owned(id, &caller.owner).await?;
     let phase = campaign.phase(PhaseName::Discovery);
-    let done = phase.progress.done;
+    let (done, chunk_size) = (phase.progress.done, phase.chunk_size);
     let start = cursor.unwrap_or(0);
-    if start >= done || phase.chunk_size == 0 {
+    if start >= done || chunk_size == 0 {
         return Ok((Vec::new(), None));
     }
-    let end = (start + limit).min(done);
-    let chunk_size = phase.chunk_size;
     let first_chunk = start / chunk_size;
-    let chunk_count = (end - 1) / chunk_size - first_chunk + 1;
+    let last_chunk = (done - 1) / chunk_size;
+    let wanted_chunks = if filter == DomainFilter::All {
+        (start + limit - 1).min(done - 1) / chunk_size - first_chunk + 1
+    } else {
+        MAX_CHUNKS_PER_PAGE
+    };
+    let count = wanted_chunks.min(last_chunk - first_chunk + 1);
     let chunks = state
         .domains()
-        .chunks_from(id, first_chunk, chunk_count as i32)
+        .chunks_from(id, first_chunk, count as i32)
         .await?;
-    let mut items = Vec::with_capacity((end - start) as usize);
-    for (chunk, domains) in chunks {
-        let base = chunk * chunk_size;
-        for (offset, domain) in domains.into_iter().enumerate() {
+    let mut items = Vec::new();
+    let mut scanned_to = start;
+    for item in chunks {
+        let base = item.chunk * chunk_size;
+        for (offset, domain) in item.domains.into_iter().enumerate() {
             let index = base + offset as u64;
-            if (start..end).contains(&index) {
-                items.push(domain);
+            if index < start || index >= done {
+                continue;
+            }
+            scanned_to = index + 1;
+            let check = item
+                .validation
+                .as_ref()
+                .and_then(|v| v.get(offset))
+                .cloned();
+            if filter.matches(check.as_ref()) {
+                items.push(DomainEntry { domain, check });
+                if items.len() as u64 == limit {
+                    return Ok((items, (scanned_to < done).then_some(scanned_to)));
+                }
             }
         }
+        scanned_to = scanned_to.max((base + chunk_size).min(done));
     }
-    let next = (end < done).then_some(end);
-    Ok((items, next))
+    Ok((items, (scanned_to < done).then_some(scanned_to)))
 }

@@ -6,7 +6,8 @@
 //! output; a duplicate message finds the chunk already counted. The next chunk is scheduled by
 //! the phase dispatcher from the stream record of that write (see [`super::dispatch`]).
 
-use super::campaigns::mutate;
+use super::campaigns::{dns_persona, mutate};
+use crate::adapters::dns::DnsValidator;
 use crate::adapters::queue::PhaseWorkMessage;
 use crate::config::AppState;
 use crate::domain::{Campaign, ChunkOutcome, ErrorInfo, PhaseName, PhaseStatus, now_millis};
@@ -38,9 +39,9 @@ pub async fn process_chunk(
         return Ok(ChunkResult::NothingToDo);
     }
     let (start, end) = chunk_range(msg.chunk, phase.chunk_size, phase.progress.total);
-    execute(state, &campaign, msg.phase, msg.chunk, start, end).await?;
+    let counts = execute(state, &campaign, msg.phase, msg.chunk, start, end).await?;
     let result = mutate(state, msg.campaign_id, None, |c: &mut Campaign| {
-        Ok(c.record_chunk(msg.phase, msg.chunk, end - start, now_millis()))
+        Ok(c.record_chunk_counted(msg.phase, msg.chunk, end - start, &counts, now_millis()))
     })
     .await;
     match result {
@@ -58,7 +59,9 @@ pub async fn process_chunk(
     }
 }
 
-/// The executor table: what one chunk of each phase does.
+/// The executor table: what one chunk of each phase does. Each arm writes its output keyed by
+/// chunk number (a retry overwrites it with the same result) and returns the chunk's outcome
+/// counts for the phase summary.
 async fn execute(
     state: &AppState,
     campaign: &Campaign,
@@ -66,7 +69,7 @@ async fn execute(
     chunk: u64,
     start: u64,
     end: u64,
-) -> Result<(), AppError> {
+) -> Result<Vec<(String, u64)>, AppError> {
     match phase {
         PhaseName::Discovery => {
             let config = campaign.config.discovery.as_ref().ok_or_else(|| {
@@ -76,7 +79,38 @@ async fn execute(
             state
                 .domains()
                 .put_chunk(campaign.id, chunk, &domains)
-                .await
+                .await?;
+            Ok(Vec::new())
+        }
+        PhaseName::Validation => {
+            let domains = state
+                .domains()
+                .chunk(campaign.id, chunk)
+                .await?
+                .ok_or_else(|| AppError::internal(format!("discovery chunk {chunk} is missing")))?;
+            if domains.len() as u64 != end - start {
+                return Err(AppError::internal(
+                    "discovery chunk does not match the validation chunk",
+                ));
+            }
+            let (_, dns) = dns_persona(state, campaign)
+                .await?
+                .map_err(|p| AppError::internal(format!("{}: {}", p.field, p.problem)))?;
+            let deadline = tokio::time::Instant::now()
+                + std::time::Duration::from_secs(state.settings.phase_chunk_budget_seconds);
+            let checks = DnsValidator::new(&dns)?.check_all(&domains, deadline).await;
+            state
+                .domains()
+                .put_validation(campaign.id, chunk, &checks)
+                .await?;
+            let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+            for c in &checks {
+                *counts.entry(c.status.as_str()).or_default() += 1;
+            }
+            Ok(counts
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect())
         }
     }
 }
@@ -118,20 +152,11 @@ pub async fn handle_message(
             Ok(())
         }
         Err(e) => {
-            let s = &state.settings;
-            let delay = crate::adapters::queue::backoff_seconds(
-                meta.receive_count,
-                s.backoff_base_seconds,
-                s.backoff_cap_seconds,
-                rand::random::<f64>(),
-            );
-            if let Err(v) = state
+            let delay = state
                 .phase_work_queue()
-                .change_visibility(&meta.receipt_handle, delay)
-                .await
-            {
-                tracing::warn!(error = %v, "could not set the retry backoff");
-            }
+                .retry_later(meta, &state.settings)
+                .await;
+            tracing::warn!(campaignId = %msg.campaign_id, chunk = msg.chunk, error = %e, retryInSeconds = delay, "chunk failed transiently");
             Err(e)
         }
     }

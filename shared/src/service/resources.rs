@@ -67,7 +67,7 @@ pub async fn create_persona(
         problems.push(crate::error::FieldProblem::new("kind", "is required"));
     }
     let config = input.config.unwrap_or_default();
-    validate_persona_config(&config, &mut problems);
+    validate_persona_config(input.kind, &config, &mut problems);
     let (Some(name), Some(kind), true) = (input.name, input.kind, problems.is_empty()) else {
         return Err(AppError::invalid_config(problems));
     };
@@ -140,8 +140,13 @@ pub async fn patch_persona(
     if input.name.is_some() {
         validate_name("name", input.name.as_deref(), &mut problems);
     }
-    if let Some(config) = &input.config {
-        validate_persona_config(config, &mut problems);
+    if input.config.is_some() || input.kind.is_some() {
+        let kind = input.kind.or(Some(persona.kind));
+        validate_persona_config(
+            kind,
+            input.config.as_ref().unwrap_or(&persona.config),
+            &mut problems,
+        );
     }
     if !problems.is_empty() {
         return Err(AppError::invalid_config(problems));

@@ -46,6 +46,8 @@ export interface Phase {
 
 export interface AutoStart {
   status: AutoStartStatus;
+  /** The phase this auto-start is for (discovery first; later phases in Full Auto). */
+  phase?: PhaseName;
   attempts: number;
   requestedAt: string | null;
   startedAt: string | null;

@@ -30,8 +30,10 @@ export function StatusBadge({ status }: { status: string }) {
   return <Badge tone={status}>{label(status)}</Badge>;
 }
 
-export function ProgressBar({ phase }: { phase: Phase }) {
-  const { done, total } = phase.progress ?? { done: 0, total: 0 };
+export function ProgressBar({ phase, expectedTotal }: { phase: Phase; expectedTotal?: number }) {
+  const done = phase.progress?.done ?? 0;
+  // Before a phase starts the server may report total 0; show the configured size instead.
+  const total = phase.progress?.total || expectedTotal || 0;
   const pct = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : phase.status === 'completed' ? 100 : 0;
   return (
     <div className="progress-wrap">

@@ -221,7 +221,7 @@ export function CampaignPage({ id }: { id: string }) {
       {(campaign.mode === 'full_sequence' || as.status !== 'not_requested') && (
         <section className={`card autostart autostart-${as.status}`} aria-labelledby="autostart-title">
           <h2 id="autostart-title">
-            Auto-start <StatusBadge status={as.status} />
+            Auto-start{as.phase ? ` (${as.phase})` : ''} <StatusBadge status={as.status} />
           </h2>
           <p className="muted">
             Attempts: {as.attempts}
@@ -230,8 +230,9 @@ export function CampaignPage({ id }: { id: string }) {
           </p>
           {as.status === 'failed' && (
             <p className="form-error" role="alert">
-              Auto-start failed: {errorText(as.error) ?? 'no reason given'}. Fix the cause (for example enable the proxy on the{' '}
-              <a href="#/proxies">Proxies</a> page), then start discovery manually.
+              Auto-start of {as.phase ?? 'discovery'} failed: {errorText(as.error) ?? 'no reason given'}. Fix the cause (for example
+              enable the proxy on the <a href="#/proxies">Proxies</a> page or fix the persona on the <a href="#/personas">Personas</a>{' '}
+              page), then start {as.phase ?? 'discovery'} manually.
             </p>
           )}
         </section>
@@ -285,7 +286,7 @@ export function CampaignPage({ id }: { id: string }) {
                 </td>
                 <td>{p.trigger ? label(p.trigger) : '—'}</td>
                 <td className="progress-cell">
-                  <ProgressBar phase={p} />
+                  <ProgressBar phase={p} expectedTotal={p.phase === 'discovery' ? campaign.config.discovery?.numDomains : undefined} />
                 </td>
                 <td>{formatTime(p.startedAt)}</td>
                 <td>{formatTime(p.completedAt)}</td>

@@ -137,7 +137,7 @@ export function NewCampaign() {
           for (const ev of buffer) {
             if (ev.campaignId !== id) continue;
             if (ev.type === 'phase_auto_started' && (ev.phase ?? 'discovery') === 'discovery') return { kind: 'started', event: ev } as const;
-            if (ev.type === 'auto_start_failed') return { kind: 'failed', event: ev } as const;
+            if (ev.type === 'auto_start_failed' && (ev.phase ?? 'discovery') === 'discovery') return { kind: 'failed', event: ev } as const;
           }
           return null;
         };
@@ -162,7 +162,12 @@ export function NewCampaign() {
         subscribeAll: async () => {
           if (!socket) throw new Error('no WebSocket');
           subscribed = true;
-          await socket.subscribe('*', 4000);
+          // Registered even when down (re-sent on reconnect), but only wait for a live socket:
+          // a socket that is down must not delay the create; the /status fallback covers it.
+          const pending = socket.subscribe('*', 3000);
+          pending.catch(() => {});
+          if (!(await socket.whenOpen(socket.getState() === 'connecting' ? 2000 : 0))) throw new Error('WebSocket not connected');
+          await pending;
         },
         createCampaign: async () => (campaign = await create(key)),
         waitForOutcome,

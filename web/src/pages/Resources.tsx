@@ -30,7 +30,7 @@ function useList<T>(load: () => Promise<T[]>) {
 }
 
 const CONFIG_EXAMPLE: Record<PersonaKind, string> = {
-  dns: '{"resolvers": ["1.1.1.1"]}',
+  dns: '{"resolvers": ["127.0.0.1:53"]}',
   http: '{"userAgent": "Mozilla/5.0"}',
 };
 
@@ -42,7 +42,7 @@ export function PersonasPage() {
   const [name, setName] = useState('');
   const [kind, setKind] = useState<PersonaKind>('dns');
   const [enabled, setEnabled] = useState(true);
-  const [configText, setConfigText] = useState('{}');
+  const [configText, setConfigText] = useState(CONFIG_EXAMPLE.dns);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string | undefined>>({});
   const [busy, setBusy] = useState(false);
   const [toggling, setToggling] = useState<string | null>(null);
@@ -101,7 +101,16 @@ export function PersonasPage() {
           </div>
           <div className="field">
             <label htmlFor="persona-kind">Kind</label>
-            <select id="persona-kind" value={kind} onChange={(e) => setKind(e.target.value as PersonaKind)}>
+            <select
+              id="persona-kind"
+              value={kind}
+              onChange={(e) => {
+                const k = e.target.value as PersonaKind;
+                // Swap the example config along with the kind, unless the user edited it.
+                if (Object.values(CONFIG_EXAMPLE).includes(configText) || !configText.trim()) setConfigText(CONFIG_EXAMPLE[k]);
+                setKind(k);
+              }}
+            >
               <option value="dns">DNS</option>
               <option value="http">HTTP</option>
             </select>

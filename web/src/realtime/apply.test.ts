@@ -35,6 +35,12 @@ describe('VersionGate', () => {
     expect(g.accept('a', 2)).toBe(false);
     expect(g.accept('b', 1)).toBe(true);
     expect(g.accept('a', 4)).toBe(true);
+    // several events of one write share a version: distinct (type, phase) keys pass once each
+    expect(g.accept('c', 1, 'campaign_created:')).toBe(true);
+    expect(g.accept('c', 1, 'auto_start_queued:discovery')).toBe(true);
+    expect(g.accept('c', 1, 'auto_start_queued:discovery')).toBe(false);
+    expect(g.accept('c', 2, 'phase_auto_started:discovery')).toBe(true);
+    expect(g.accept('c', 1, 'phase_progress:discovery')).toBe(false);
     g.observe('a', 10);
     g.observe('a', 5);
     expect(g.get('a')).toBe(10);
@@ -54,10 +60,20 @@ describe('applyEvent', () => {
     expect(c.version).toBe(5);
   });
 
-  it('never goes backwards: stale and duplicate events are ignored', () => {
+  it('never goes backwards: older events are ignored, same-version ones are idempotent', () => {
     const c = applyEvent(base, ev('phase_progress', 5, { done: 50, total: 100 }));
     expect(applyEvent(c, ev('phase_progress', 4, { done: 10, total: 100 }))).toBe(c);
-    expect(applyEvent(c, ev('phase_progress', 5, { done: 10, total: 100 }))).toBe(c);
+    expect(applyEvent(c, ev('phase_progress', 5, { done: 50, total: 100 }))).toEqual(c);
+  });
+
+  it('applies sibling events of one write (same version)', () => {
+    let c = applyEvent(base, ev('phase_completed', 3, { total: 100 }));
+    c = applyEvent(c, ev('auto_start_queued', 3, {}, 'validation'));
+    expect(c.phases[0].status).toBe('completed');
+    expect(c.autoStart).toMatchObject({ status: 'queued', phase: 'validation' });
+    c = applyEvent(c, ev('auto_start_failed', 4, { code: 'INVALID_CONFIG', message: 'no persona' }, 'validation'));
+    expect(c.autoStart).toMatchObject({ status: 'failed', phase: 'validation' });
+    expect(c.phases[0].status).toBe('completed');
   });
 
   it('records auto-start failure and manual starts', () => {

@@ -1,28 +1,39 @@
 /** Folding events and status polls into a campaign, never letting `version` go backwards. */
 import type { Campaign, CampaignEvent, CampaignStatus, Phase } from '../api/types';
 
-/** Per-campaign "last applied version" filter: at-least-once delivery → drop stale/duplicates. */
+/**
+ * Per-campaign "last applied version" filter for at-least-once delivery. One committed write can
+ * produce several events (e.g. `campaign_created` + `auto_start_queued`, both at version 1), so an
+ * event is a duplicate when its version is older than the newest seen, or equal to it with a
+ * (type, phase) already seen at that version.
+ */
 export class VersionGate {
-  private last = new Map<string, number>();
+  private last = new Map<string, { version: number; keys: Set<string> | 'all' }>();
 
-  /** True (and records it) when `version` is newer than the last accepted one for `id`. */
-  accept(id: string, version: number): boolean {
+  /** True (and records it) when the event is new for campaign `id`. */
+  accept(id: string, version: number, key = ''): boolean {
     const prev = this.last.get(id);
-    if (prev !== undefined && version <= prev) return false;
-    this.last.set(id, version);
+    if (!prev || version > prev.version) {
+      this.last.set(id, { version, keys: new Set([key]) });
+      return true;
+    }
+    if (version < prev.version || prev.keys === 'all' || prev.keys.has(key)) return false;
+    prev.keys.add(key);
     return true;
   }
 
-  /** Raise the floor without an event (e.g. after a GET); never lowers it. */
+  /** A status snapshot at `version` covers every event up to and including it; never lowers the floor. */
   observe(id: string, version: number): void {
     const prev = this.last.get(id);
-    if (prev === undefined || version > prev) this.last.set(id, version);
+    if (!prev || version >= prev.version) this.last.set(id, { version, keys: 'all' });
   }
 
   get(id: string): number | undefined {
-    return this.last.get(id);
+    return this.last.get(id)?.version;
   }
 }
+
+export const eventKey = (ev: Pick<CampaignEvent, 'type' | 'phase'>): string => `${ev.type}:${ev.phase ?? ''}`;
 
 function updatePhase(phases: Phase[], name: string, patch: (p: Phase) => Phase): Phase[] {
   let found = false;
@@ -49,9 +60,13 @@ function updatePhase(phases: Phase[], name: string, patch: (p: Phase) => Phase):
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
-/** Applies one event if it is newer than the campaign's version; otherwise returns it unchanged. */
+/**
+ * Applies one event unless it is older than the campaign's version. An event describes the state
+ * at its version, so one at the current version (a sibling event of the same write, or a
+ * snapshot already at that version) is applied idempotently.
+ */
 export function applyEvent(c: Campaign, ev: CampaignEvent): Campaign {
-  if (ev.campaignId !== c.id || ev.version <= c.version) return c;
+  if (ev.campaignId !== c.id || ev.version < c.version) return c;
   const next: Campaign = { ...c, version: ev.version, updatedAt: ev.at ?? c.updatedAt };
   const phase = ev.phase ?? 'discovery';
   const d = ev.data ?? {};
@@ -60,7 +75,7 @@ export function applyEvent(c: Campaign, ev: CampaignEvent): Campaign {
       if (d.to === 'full_sequence' || d.to === 'step_by_step') next.mode = d.to;
       break;
     case 'auto_start_queued':
-      next.autoStart = { ...c.autoStart, status: 'queued' };
+      next.autoStart = { ...c.autoStart, status: 'queued', phase, error: null };
       break;
     case 'auto_start_cancelled':
       next.autoStart = { ...c.autoStart, status: 'cancelled' };
@@ -69,6 +84,7 @@ export function applyEvent(c: Campaign, ev: CampaignEvent): Campaign {
       next.autoStart = {
         ...c.autoStart,
         status: 'failed',
+        phase,
         attempts: num(d.attempts) ?? c.autoStart.attempts,
         error: { code: d.code as string | undefined, message: d.message as string | undefined },
       };
@@ -82,9 +98,10 @@ export function applyEvent(c: Campaign, ev: CampaignEvent): Campaign {
         trigger: auto ? 'auto' : 'manual',
         startedAt: p.startedAt ?? ev.at,
       }));
-      if (auto && phase === 'discovery') {
+      if (auto) {
         next.autoStart = {
           ...c.autoStart,
+          phase,
           status: 'started',
           startedAt: ev.at,
           latencyMs: num(d.latencyMs) ?? c.autoStart.latencyMs,

@@ -115,6 +115,11 @@ describe('RealtimeClient', () => {
     const e = (campaignId: string, version: number) => ({ type: 'phase_progress', campaignId, version, at: '', data: {} });
     for (const m of [e('a', 1), e('a', 2), e('a', 2), e('a', 1), e('b', 1), e('a', 3)]) last().recv(m);
     expect(got).toEqual([1, 2, 1, 3]);
+    // two different events of one write (same version) both pass; their duplicates do not
+    const sib = { type: 'auto_start_queued', campaignId: 'a', phase: 'validation', version: 3, at: '', data: {} };
+    last().recv(sib);
+    last().recv(sib);
+    expect(got).toEqual([1, 2, 1, 3, 3]);
   });
 
   it('status from a subscribe answer raises the floor for later events', () => {
@@ -155,5 +160,25 @@ describe('RealtimeClient', () => {
     expect(last().sent).not.toContainEqual({ action: 'unsubscribe', campaignId: '*' });
     rt.unsubscribe('*');
     expect(last().sent).toContainEqual({ action: 'unsubscribe', campaignId: '*' });
+  });
+});
+
+describe('RealtimeClient.whenOpen', () => {
+  beforeEach(() => {
+    FakeWS.all = [];
+    vi.useFakeTimers();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('resolves true on open, false on timeout', async () => {
+    const rt = new RealtimeClient({ url: 'ws://h:1', token: 't', WebSocketImpl: FakeWS as unknown as typeof WebSocket });
+    rt.start();
+    const late = rt.whenOpen(1000);
+    vi.advanceTimersByTime(1000);
+    await expect(late).resolves.toBe(false);
+    const soon = rt.whenOpen(1000);
+    FakeWS.all[FakeWS.all.length - 1].open();
+    await expect(soon).resolves.toBe(true);
+    await expect(rt.whenOpen(0)).resolves.toBe(true);
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { CampaignEvent, CampaignStatus, ControlMessage } from '../api/types';
 import { backoffDelay, type BackoffOptions } from '../lib/backoff';
-import { VersionGate } from './apply';
+import { VersionGate, eventKey } from './apply';
 
 export type ConnState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
@@ -81,6 +81,23 @@ export class RealtimeClient {
   onState(fn: (s: ConnState) => void): () => void {
     this.stateListeners.add(fn);
     return () => this.stateListeners.delete(fn);
+  }
+
+  /** Resolves true once the socket is open (at once if it is), false after `timeoutMs`. */
+  whenOpen(timeoutMs: number): Promise<boolean> {
+    if (this.state === 'open') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        off();
+        resolve(false);
+      }, timeoutMs);
+      const off = this.onState((s) => {
+        if (s !== 'open') return;
+        clearTimeout(timer);
+        off();
+        resolve(true);
+      });
+    });
   }
 
   /**
@@ -207,7 +224,7 @@ export class RealtimeClient {
       default: {
         const ev = msg as CampaignEvent;
         if (!ev.campaignId || typeof ev.version !== 'number') return;
-        if (!this.gate.accept(ev.campaignId, ev.version)) return;
+        if (!this.gate.accept(ev.campaignId, ev.version, eventKey(ev))) return;
         for (const fn of this.eventListeners) fn(ev);
       }
     }

@@ -1,6 +1,6 @@
 /** Wizard state: a pure reducer, its per-step validation and the request it produces. */
 import type { CreateCampaignRequest, ErrorDetail, Mode, PatternType } from '../api/types';
-import { distinctChars, normaliseTlds, possibleDomainCount } from '../lib/domainCount';
+import { distinctChars, formatCount, normaliseTlds, possibleDomainCount } from '../lib/domainCount';
 
 export const STEPS = [
   { id: 'name', title: 'Name' },
@@ -250,7 +250,7 @@ export function validateStep(step: number, v: WizardValues): Partial<Record<Fiel
     else if (Object.keys(e).length === 0) {
       const possible = possibleCount(v);
       if (BigInt(num) > possible)
-        e.numDomains = `The pattern can only produce ${possible.toString()} domains.`;
+        e.numDomains = `The pattern can only produce ${formatCount(possible)} domains.`;
     }
   }
   return e;

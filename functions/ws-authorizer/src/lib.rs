@@ -1,0 +1,465 @@
+//! The WebSocket `$connect` REQUEST authorizer. Browsers cannot set headers on a WebSocket, so
+//! the JWT comes as `?token=`; a valid one yields an IAM policy allowing the connection, with the
+//! caller's `sub` as principal and in the context (`requestContext.authorizer.sub` of every route).
+//!
+//! Keys:
+//! - `JWT_SECRET` set: HS256 with that shared secret (the local stack's dev tokens).
+//! - otherwise the issuer's JWKS, as API Gateway's HTTP API JWT authorizer does:
+//!   `JWT_ISSUER/.well-known/openid-configuration` → `jwks_uri`, fetched at init and again (at
+//!   most once a minute) when a token names a key id it does not know (key rotation).
+//!   Asymmetric algorithms only, so a public key can never be used as an HMAC secret.
+//!
+//! Claims: `iss` = `JWT_ISSUER`; `aud` (ID tokens) or `client_id` (Cognito access tokens) =
+//! `JWT_AUDIENCE`; `exp` in the future; a non-empty `sub`.
+//!
+//! A missing or bad token is answered with the error `Unauthorized`, which API Gateway turns into
+//! 401 (EVENTS.md). Without any key configured the authorizer denies everything (403) rather than
+//! letting anyone in.
+
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::apigw::{
+    ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequestTypeRequest,
+    ApiGatewayCustomAuthorizerResponse,
+};
+use aws_lambda_events::iam::{IamPolicyEffect, IamPolicyStatement};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use lambda_runtime::{Error, LambdaEvent};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// Local defaults, the same as the local gateway's HTTP authorizer.
+pub const LOCAL_ISSUER: &str = "campaign-autostart-local";
+pub const DEFAULT_AUDIENCE: &str = "campaign-autostart";
+
+const ASYMMETRIC: &[Algorithm] = &[
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+const JWKS_REFRESH: Duration = Duration::from_secs(60);
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reject {
+    /// Missing, malformed, badly signed, expired, or the wrong issuer/audience: 401.
+    Unauthorized(String),
+    /// No key is configured: deny (403).
+    NotConfigured,
+}
+
+enum Keys {
+    Secret(DecodingKey),
+    Jwks {
+        set: RwLock<JwkSet>,
+        source: Option<JwksSource>,
+    },
+    None,
+}
+
+struct JwksSource {
+    http: reqwest::Client,
+    uri: String,
+    fetched: Mutex<Instant>,
+}
+
+pub struct Verifier {
+    keys: Keys,
+    issuer: String,
+    audience: String,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    aud: Option<Value>,
+    client_id: Option<String>,
+}
+
+impl Verifier {
+    pub fn hs256(secret: &str, issuer: &str, audience: &str) -> Self {
+        Self {
+            keys: Keys::Secret(DecodingKey::from_secret(secret.as_bytes())),
+            issuer: issuer.into(),
+            audience: audience.into(),
+        }
+    }
+
+    /// A fixed key set (no refresh).
+    pub fn with_jwks(set: JwkSet, issuer: &str, audience: &str) -> Self {
+        Self {
+            keys: Keys::Jwks {
+                set: RwLock::new(set),
+                source: None,
+            },
+            issuer: issuer.into(),
+            audience: audience.into(),
+        }
+    }
+
+    pub fn unconfigured() -> Self {
+        Self {
+            keys: Keys::None,
+            issuer: String::new(),
+            audience: String::new(),
+        }
+    }
+
+    /// From the environment (see the module docs). A JWKS that cannot be fetched at init leaves
+    /// the verifier unconfigured (every connection denied, and logged).
+    pub async fn from_env() -> Self {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let audience = env("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into());
+        if let Some(secret) = env("JWT_SECRET") {
+            return Self::hs256(
+                &secret,
+                &env("JWT_ISSUER").unwrap_or_else(|| LOCAL_ISSUER.into()),
+                &audience,
+            );
+        }
+        let Some(issuer) = env("JWT_ISSUER") else {
+            tracing::error!("neither JWT_SECRET nor JWT_ISSUER is set; every connection is denied");
+            return Self::unconfigured();
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap_or_default();
+        match fetch_jwks(&http, &issuer).await {
+            Ok((uri, set)) => {
+                tracing::info!(keys = set.keys.len(), %uri, "JWKS loaded");
+                let source = JwksSource {
+                    http,
+                    uri,
+                    fetched: Mutex::new(Instant::now()),
+                };
+                Self {
+                    keys: Keys::Jwks {
+                        set: RwLock::new(set),
+                        source: Some(source),
+                    },
+                    issuer,
+                    audience,
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, %issuer, "could not load the issuer's JWKS; every connection is denied");
+                Self::unconfigured()
+            }
+        }
+    }
+
+    /// The `sub` of a valid token.
+    pub async fn verify(&self, token: Option<&str>) -> Result<String, Reject> {
+        let bad = |why: &str| Reject::Unauthorized(why.to_string());
+        let token = token
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| bad("no token"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|e| bad(&e.to_string()))?;
+        let (key, alg) = match &self.keys {
+            Keys::None => return Err(Reject::NotConfigured),
+            Keys::Secret(key) if header.alg == Algorithm::HS256 => (key.clone(), Algorithm::HS256),
+            Keys::Secret(_) => return Err(bad("unexpected algorithm")),
+            Keys::Jwks { set, source } => {
+                if !ASYMMETRIC.contains(&header.alg) {
+                    return Err(bad("unexpected algorithm"));
+                }
+                let kid = header.kid.as_deref().ok_or_else(|| bad("no key id"))?;
+                let mut jwk = set
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .find(kid)
+                    .cloned();
+                if jwk.is_none()
+                    && let Some(source) = source
+                {
+                    jwk = source.refresh(set).await.find(kid).cloned();
+                }
+                let jwk = jwk.ok_or_else(|| bad("unknown key id"))?;
+                (
+                    DecodingKey::from_jwk(&jwk).map_err(|e| bad(&e.to_string()))?,
+                    header.alg,
+                )
+            }
+        };
+        let mut validation = Validation::new(alg);
+        validation.set_issuer(&[&self.issuer]);
+        validation.validate_aud = false; // checked below: `aud` or `client_id`
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.leeway = 5;
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(|e| bad(&e.to_string()))?
+            .claims;
+        let audience_ok = match &claims.aud {
+            Some(Value::String(a)) => *a == self.audience,
+            Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(&self.audience)),
+            _ => false,
+        } || claims.client_id.as_deref() == Some(&self.audience);
+        if !audience_ok {
+            return Err(bad("wrong audience"));
+        }
+        claims
+            .sub
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| bad("no sub"))
+    }
+}
+
+impl JwksSource {
+    /// Re-reads the key set, at most once per [`JWKS_REFRESH`]; returns the current set.
+    async fn refresh(&self, set: &RwLock<JwkSet>) -> JwkSet {
+        let due = {
+            let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+            let due = fetched.elapsed() >= JWKS_REFRESH;
+            if due {
+                *fetched = Instant::now();
+            }
+            due
+        };
+        if due {
+            match get_json::<JwkSet>(&self.http, &self.uri).await {
+                Ok(fresh) => *set.write().unwrap_or_else(|e| e.into_inner()) = fresh,
+                Err(e) => tracing::warn!(error = %e, "JWKS refresh failed"),
+            }
+        }
+        set.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<T, String> {
+    let res = http.get(url).send().await.map_err(|e| e.to_string())?;
+    if !res.status().is_success() {
+        return Err(format!("{url}: HTTP {}", res.status()));
+    }
+    res.json::<T>().await.map_err(|e| format!("{url}: {e}"))
+}
+
+async fn fetch_jwks(http: &reqwest::Client, issuer: &str) -> Result<(String, JwkSet), String> {
+    #[derive(Deserialize)]
+    struct Discovery {
+        jwks_uri: String,
+    }
+    let discovery: Discovery = get_json(
+        http,
+        &format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        ),
+    )
+    .await?;
+    let set = get_json::<JwkSet>(http, &discovery.jwks_uri).await?;
+    Ok((discovery.jwks_uri, set))
+}
+
+/// The authorizer's answer: `effect` on the `$connect` method ARN for `principal`, with `sub` in
+/// the context.
+pub fn policy(
+    principal: &str,
+    effect: IamPolicyEffect,
+    method_arn: &str,
+) -> ApiGatewayCustomAuthorizerResponse {
+    let mut statement = IamPolicyStatement::default();
+    statement.action = vec!["execute-api:Invoke".into()];
+    statement.effect = effect;
+    statement.resource = vec![method_arn.to_string()];
+    let mut document = ApiGatewayCustomAuthorizerPolicy::default();
+    document.version = Some("2012-10-17".into());
+    document.statement = vec![statement];
+    let mut response = ApiGatewayCustomAuthorizerResponse::default();
+    response.principal_id = Some(principal.to_string());
+    response.policy_document = document;
+    response.context = json!({ "sub": principal });
+    response
+}
+
+pub async fn handler(
+    verifier: &Verifier,
+    event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>,
+) -> Result<ApiGatewayCustomAuthorizerResponse, Error> {
+    let request = event.payload;
+    let method_arn = request.method_arn.as_deref().unwrap_or_default();
+    match verifier
+        .verify(request.query_string_parameters.first("token"))
+        .await
+    {
+        Ok(sub) => Ok(policy(&sub, IamPolicyEffect::Allow, method_arn)),
+        Err(Reject::NotConfigured) => {
+            let mut denied = policy("anonymous", IamPolicyEffect::Deny, method_arn);
+            denied.context = json!({});
+            Ok(denied)
+        }
+        Err(Reject::Unauthorized(why)) => {
+            tracing::info!(%why, "token refused");
+            // API Gateway answers exactly this error message with 401.
+            Err("Unauthorized".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
+
+    const SECRET: &str = "local-dev-secret";
+
+    fn claims(extra: Value) -> Value {
+        let now = chrono::Utc::now().timestamp();
+        let mut c = json!({"sub": "user-1", "iss": LOCAL_ISSUER, "aud": DEFAULT_AUDIENCE, "exp": now + 600, "iat": now});
+        for (k, v) in extra.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        c
+    }
+
+    fn hs(claims: &Value, secret: &str) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    fn rs(claims: &Value, kid: &str) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.into());
+        let key = EncodingKey::from_rsa_der(include_bytes!("../testdata/rs256-test-key.der"));
+        jsonwebtoken::encode(&header, claims, &key).unwrap()
+    }
+
+    fn event(token: Option<&str>) -> LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest> {
+        let mut e =
+            serde_json::from_str::<Value>(include_str!("../../../events/ws-authorizer.json"))
+                .unwrap();
+        match token {
+            Some(t) => {
+                e["queryStringParameters"] = json!({"token": t});
+                e["multiValueQueryStringParameters"] = json!({"token": [t]});
+            }
+            None => {
+                e.as_object_mut().unwrap().remove("queryStringParameters");
+                e.as_object_mut()
+                    .unwrap()
+                    .remove("multiValueQueryStringParameters");
+            }
+        }
+        LambdaEvent::new(
+            serde_json::from_value(e).unwrap(),
+            lambda_runtime::Context::default(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_valid_token_is_allowed_with_its_sub_in_the_context() {
+        let v = Verifier::hs256(SECRET, LOCAL_ISSUER, DEFAULT_AUDIENCE);
+        let response = handler(&v, event(Some(&hs(&claims(json!({})), SECRET))))
+            .await
+            .unwrap();
+        let body = serde_json::to_value(&response).unwrap();
+        assert_eq!(body["principalId"], "user-1");
+        assert_eq!(body["context"], json!({"sub": "user-1"}));
+        assert_eq!(body["policyDocument"]["Version"], "2012-10-17");
+        let statement = &body["policyDocument"]["Statement"][0];
+        assert_eq!(statement["Effect"], "Allow");
+        assert_eq!(statement["Action"], json!(["execute-api:Invoke"]));
+        assert_eq!(
+            statement["Resource"],
+            json!(["arn:aws:execute-api:us-east-1:123456789012:w1x2y3z4a5/prod/$connect"])
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_tokens_are_unauthorized() {
+        let v = Verifier::hs256(SECRET, LOCAL_ISSUER, DEFAULT_AUDIENCE);
+        let now = chrono::Utc::now().timestamp();
+        let tokens = vec![
+            hs(&claims(json!({})), "wrong-secret"),
+            hs(&claims(json!({"exp": now - 60})), SECRET),
+            hs(&claims(json!({"iss": "someone-else"})), SECRET),
+            hs(&claims(json!({"aud": "another-app"})), SECRET),
+            hs(&claims(json!({"sub": null})), SECRET),
+            hs(&claims(json!({"sub": ""})), SECRET),
+            hs(&claims(json!({"exp": null})), SECRET),
+            rs(&claims(json!({})), "test-key-1"), // RS256 where HS256 is configured
+            "not-a-jwt".into(),
+            String::new(),
+        ];
+        for t in tokens {
+            let err = handler(&v, event(Some(&t))).await.unwrap_err();
+            assert_eq!(err.to_string(), "Unauthorized", "{t}");
+        }
+        let err = handler(&v, event(None)).await.unwrap_err();
+        assert_eq!(err.to_string(), "Unauthorized");
+    }
+
+    #[tokio::test]
+    async fn jwks_mode_accepts_the_issuers_keys_and_access_tokens_client_id() {
+        let set: JwkSet = serde_json::from_str(include_str!("../testdata/jwks.json")).unwrap();
+        let issuer = "https://issuer.example.com/pool";
+        let v = Verifier::with_jwks(set, issuer, "client-123");
+        let id_token = claims(json!({"iss": issuer, "aud": "client-123"}));
+        assert_eq!(
+            v.verify(Some(&rs(&id_token, "test-key-1"))).await,
+            Ok("user-1".into())
+        );
+        let access_token = claims(json!({"iss": issuer, "aud": null, "client_id": "client-123"}));
+        assert_eq!(
+            v.verify(Some(&rs(&access_token, "test-key-1"))).await,
+            Ok("user-1".into())
+        );
+        let list_aud = claims(json!({"iss": issuer, "aud": ["x", "client-123"]}));
+        assert_eq!(
+            v.verify(Some(&rs(&list_aud, "test-key-1"))).await,
+            Ok("user-1".into())
+        );
+
+        for (token, why) in [
+            (rs(&id_token, "other-key"), "unknown key id"),
+            (
+                rs(
+                    &claims(json!({"iss": issuer, "aud": "someone-else"})),
+                    "test-key-1",
+                ),
+                "wrong audience",
+            ),
+            (
+                rs(&claims(json!({"aud": "client-123"})), "test-key-1"),
+                "wrong issuer",
+            ),
+            // an HMAC token must not be verified with a public key
+            (hs(&id_token, "whatever"), "unexpected algorithm"),
+        ] {
+            assert!(
+                matches!(v.verify(Some(&token)).await, Err(Reject::Unauthorized(_))),
+                "{why}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn without_keys_everything_is_denied() {
+        let v = Verifier::unconfigured();
+        let response = handler(&v, event(Some(&hs(&claims(json!({})), SECRET))))
+            .await
+            .unwrap();
+        let body = serde_json::to_value(&response).unwrap();
+        assert_eq!(body["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    }
+}
