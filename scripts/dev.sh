@@ -19,7 +19,7 @@ cat <<MSG
     HTTP API        $CAMPAIGN_API_URL   (GET /health; POST /_local/token {"sub":"alice"} for a dev JWT)
     WebSocket API   $CAMPAIGN_WS_URL/?token=<JWT>
     moto            $AWS_ENDPOINT_URL   (DynamoDB, DynamoDB Streams, SQS)
-    logs            .run/*.log
+    logs            .run/$LOCAL_HTTP_PORT/*.log
 
   Ctrl-C stops everything.
 MSG

@@ -1,9 +1,7 @@
 # Shared by the project's scripts: paths, the local environment, and process helpers.
 # shellcheck shell=bash
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-RUN_DIR="$ROOT/.run"
 VENV="$ROOT/.venv"
-mkdir -p "$RUN_DIR"
 
 # The local stack's environment: the standard AWS variables point every SDK client at moto.
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:${MOTO_PORT:-4566}}"
@@ -24,6 +22,11 @@ export AUTOSTART_BACKOFF_BASE_SECONDS="${AUTOSTART_BACKOFF_BASE_SECONDS:-1}"
 export AUTOSTART_BACKOFF_CAP_SECONDS="${AUTOSTART_BACKOFF_CAP_SECONDS:-2}"
 export RUST_LOG="${RUST_LOG:-info}"
 
+# Pids and logs of what the scripts start, per HTTP port, so stacks on other ports (a second
+# checkout, CI beside `make dev`) never stop each other.
+RUN_DIR="$ROOT/.run/$LOCAL_HTTP_PORT"
+mkdir -p "$RUN_DIR"
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 # wait_for URL SECONDS: polls until URL answers (any HTTP status).
@@ -37,7 +40,7 @@ wait_for() {
   return 1
 }
 
-# start_bg NAME CMD...: starts a process in the background, pid in .run/NAME.pid, log in .run/NAME.log.
+# start_bg NAME CMD...: starts a process in the background, pid and log in $RUN_DIR (.run/<http port>/NAME.{pid,log}).
 start_bg() {
   local name=$1; shift
   "$@" >"$RUN_DIR/$name.log" 2>&1 &
