@@ -182,7 +182,9 @@ async fn fan_out(subscribers: usize, domains: u64) -> Result<Value, String> {
             if answer["type"] != "subscribed" {
                 return Err(format!("subscribe: {answer}"));
             }
-            Ok::<_, String>(s)
+            // Events up to this version are covered by the status the answer carries.
+            let seen = answer["status"]["version"].as_u64().unwrap_or_default();
+            Ok::<_, String>((s, seen))
         }))
         .await;
         for s in opened {
@@ -195,13 +197,13 @@ async fn fan_out(subscribers: usize, domains: u64) -> Result<Value, String> {
     let (tx, mut rx) = mpsc::unbounded_channel::<(String, u64, f64)>();
     let readers: Vec<_> = sockets
         .into_iter()
-        .map(|mut ws| {
+        .map(|(mut ws, seen)| {
             let (tx, id) = (tx.clone(), id.clone());
             tokio::spawn(async move {
                 let deadline = Instant::now() + Duration::from_secs(120);
                 let events =
                     collect(&mut ws, &id, deadline, |e| e["type"] == "campaign_deleted").await;
-                for (e, received) in events {
+                for (e, received) in events.into_iter().filter(|(e, _)| e["version"].as_u64() > Some(seen)) {
                     let kind = e["type"].as_str().unwrap_or_default().to_string();
                     let _ = tx.send((
                         kind,

@@ -32,7 +32,17 @@ pub fn router(gw: Gateway) -> Router {
         .route("/_local/ddb/{rule}/", any(ddb_proxy))
         .fallback(api)
         .layer(axum::middleware::map_response(cors))
+        .layer(axum::middleware::from_fn(preflight))
         .with_state(gw)
+}
+
+/// CORS preflight for every path, as API Gateway answers it when CORS is configured (the
+/// handlers never see an `OPTIONS`).
+async fn preflight(req: Request, next: axum::middleware::Next) -> Response {
+    if req.method() == Method::OPTIONS {
+        return cors(StatusCode::NO_CONTENT.into_response()).await;
+    }
+    next.run(req).await
 }
 
 async fn cors(mut response: Response) -> Response {

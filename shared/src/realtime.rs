@@ -43,43 +43,40 @@ pub const CAMPAIGN_CONCURRENCY: usize = 16;
 /// At most one `phase_progress` per campaign per this interval (per publisher instance).
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Per-instance memory of when a campaign's last progress event went out. Only progress events
-/// are ever skipped; completion, failure and every other event always go out.
+/// Per-instance memory of when a campaign's last progress event was let through. Only progress
+/// events are ever skipped; completion, failure and every other event always go out.
 #[derive(Debug)]
 pub struct ProgressThrottle {
     interval: Duration,
-    last: Mutex<HashMap<Uuid, Instant>>,
+    /// campaign → (when, version of the record whose progress was let through)
+    last: Mutex<HashMap<Uuid, (Instant, u64)>>,
 }
 
 impl ProgressThrottle {
     pub fn new(interval: Duration) -> Self {
-        Self {
-            interval,
-            last: Mutex::new(HashMap::new()),
-        }
+        Self { interval, last: Mutex::new(HashMap::new()) }
     }
 
-    pub fn may_send(&self, campaign: Uuid, now: Instant) -> bool {
-        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        last.get(&campaign)
-            .is_none_or(|t| now.saturating_duration_since(*t) >= self.interval)
-    }
-
-    /// Records a progress event that went out (only after the whole record succeeded, so a
-    /// redelivered record is not throttled by its own failed attempt).
-    pub fn sent(&self, campaign: Uuid, now: Instant) {
+    /// Whether the progress event of record `version` goes out. The decision sticks to the
+    /// record: a retried record whose progress was let through lets it through again, so every
+    /// subscriber gets it, not only those reached before the failure.
+    pub fn allow(&self, campaign: Uuid, version: u64, now: Instant) -> bool {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if last.len() > 10_000 {
-            last.retain(|_, t| now.saturating_duration_since(*t) < Duration::from_secs(60));
+        match last.get(&campaign) {
+            Some((_, v)) if *v == version => true,
+            Some((t, _)) if now.saturating_duration_since(*t) < self.interval => false,
+            _ => {
+                if last.len() > 10_000 {
+                    last.retain(|_, (t, _)| now.saturating_duration_since(*t) < Duration::from_secs(60));
+                }
+                last.insert(campaign, (now, version));
+                true
+            }
         }
-        last.insert(campaign, now);
     }
 
     pub fn forget(&self, campaign: Uuid) {
-        self.last
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&campaign);
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).remove(&campaign);
     }
 }
 
@@ -230,7 +227,8 @@ impl Publisher {
             Some(change.approximate_at),
         );
         let now = Instant::now();
-        if !self.throttle.may_send(campaign.id, now) {
+        let version = events.first().map(|e| e.version).unwrap_or_default();
+        if events.iter().any(|e| e.kind == EventType::PhaseProgress) && !self.throttle.allow(campaign.id, version, now) {
             events.retain(|e| e.kind != EventType::PhaseProgress);
         }
         if events.is_empty() {
@@ -276,9 +274,6 @@ impl Publisher {
         if let Some(e) = first_error {
             return Err(e);
         }
-        if events.iter().any(|e| e.kind == EventType::PhaseProgress) {
-            self.throttle.sent(campaign.id, now);
-        }
         if events.iter().any(|e| {
             matches!(
                 e.kind,
@@ -288,9 +283,12 @@ impl Publisher {
             self.throttle.forget(campaign.id);
         }
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        // commit (`at`) → this record reached the publisher: the stream's share of the latency
+        let lag_ms = (Utc::now() - events[0].at).num_milliseconds() - now.elapsed().as_millis() as i64;
         tracing::info!(
             events = ?kinds,
             version = events[0].version,
+            lagMs = lag_ms,
             subscribers = out.subscribers,
             gone = out.gone,
             rejected = out.rejected,
@@ -624,20 +622,19 @@ mod tests {
     }
 
     #[test]
-    fn throttle_lets_one_progress_through_per_interval() {
+    fn throttle_lets_one_progress_through_per_interval_and_sticks_to_its_record() {
         let t = ProgressThrottle::new(Duration::from_millis(250));
         let id = Uuid::new_v4();
         let start = Instant::now();
-        assert!(t.may_send(id, start));
-        t.sent(id, start);
-        assert!(!t.may_send(id, start + Duration::from_millis(100)));
-        assert!(
-            t.may_send(Uuid::new_v4(), start + Duration::from_millis(100)),
-            "per campaign"
-        );
-        assert!(t.may_send(id, start + Duration::from_millis(250)));
+        let ms = |n| start + Duration::from_millis(n);
+        assert!(t.allow(id, 3, start));
+        assert!(!t.allow(id, 4, ms(100)));
+        assert!(t.allow(id, 3, ms(120)), "a retry of the record that went out goes out again");
+        assert!(t.allow(Uuid::new_v4(), 4, ms(100)), "per campaign");
+        assert!(!t.allow(id, 5, ms(249)));
+        assert!(t.allow(id, 6, ms(250)));
         t.forget(id);
-        assert!(t.may_send(id, start + Duration::from_millis(1)));
+        assert!(t.allow(id, 7, ms(251)));
     }
 
     #[test]

@@ -198,6 +198,35 @@ impl Client {
         self.send(Method::DELETE, path, None, &[]).await
     }
 
+    /// Every item of a cursor-paged listing (`path` may already have a query string).
+    pub async fn all_pages(&self, path: &str) -> Vec<Value> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10_000 {
+            let url = match &cursor {
+                Some(cur) => format!("{path}{sep}cursor={cur}"),
+                None => path.to_string(),
+            };
+            let page = self.get(&url).await.expect(200).body;
+            all.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["nextCursor"].as_str() {
+                Some(n) => cursor = Some(n.to_string()),
+                None => return all,
+            }
+        }
+        panic!("the listing {path} did not end");
+    }
+
+    /// Every domain of a campaign, in order.
+    pub async fn all_domains(&self, id: &str) -> Vec<String> {
+        self.all_pages(&format!("/campaigns/{id}/domains?limit=1000"))
+            .await
+            .into_iter()
+            .map(|d| d.as_str().expect("plain domain").to_string())
+            .collect()
+    }
+
     /// Creates a campaign and returns its body (asserting 201).
     pub async fn create_campaign(&self, body: &Value) -> Value {
         self.post("/campaigns", body).await.expect(201).body

@@ -920,26 +920,7 @@ async fn domains_page_through_exactly_num_domains() {
         phase(s, "discovery")["status"] == "completed"
     })
     .await;
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(cur) => format!("/campaigns/{id}/domains?limit=1000&cursor={cur}"),
-            None => format!("/campaigns/{id}/domains?limit=1000"),
-        };
-        let page = c.get(&path).await.expect(200).body;
-        all.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_str().unwrap().to_string()),
-        );
-        match page["nextCursor"].as_str() {
-            Some(n) => cursor = Some(n.to_string()),
-            None => break,
-        }
-    }
+    let all = c.all_domains(&id).await;
     assert_eq!(all.len() as u64, n);
     assert_eq!(
         all.iter().collect::<HashSet<_>>().len() as u64,
@@ -948,4 +929,36 @@ async fn domains_page_through_exactly_num_domains() {
     );
     assert_eq!(all[0], "aaashop.com");
     assert_eq!(all[1], "aaashop.net");
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_for_every_path() {
+    for path in [
+        "/campaigns",
+        "/campaigns/x/mode",
+        "/_local/token",
+        "/health",
+    ] {
+        let res = reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, format!("{}{path}", api_url()))
+            .header("Origin", "http://127.0.0.1:8080")
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type,idempotency-key",
+            )
+            .send()
+            .await
+            .expect("preflight");
+        assert_eq!(res.status().as_u16(), 204, "{path}");
+        let allow = res
+            .headers()
+            .get("access-control-allow-headers")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            allow.contains("idempotency-key") && allow.contains("authorization"),
+            "{path}: {allow}"
+        );
+    }
 }

@@ -17,31 +17,8 @@ fn discovery_status(s: &Value) -> String {
         .to_string()
 }
 
-async fn all_domains(c: &Client, id: &str) -> Vec<String> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(cur) => format!("/campaigns/{id}/domains?limit=1000&cursor={cur}"),
-            None => format!("/campaigns/{id}/domains?limit=1000"),
-        };
-        let page = c.get(&path).await.expect(200).body;
-        all.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| d.as_str().unwrap().to_string()),
-        );
-        match page["nextCursor"].as_str() {
-            Some(n) => cursor = Some(n.to_string()),
-            None => return all,
-        }
-    }
-}
-
 async fn assert_exact_domains(c: &Client, id: &str, n: usize) {
-    let domains = all_domains(c, id).await;
+    let domains = c.all_domains(id).await;
     assert_eq!(domains.len(), n, "exactly numDomains domains");
     assert_eq!(
         domains.iter().collect::<HashSet<_>>().len(),

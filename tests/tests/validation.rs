@@ -65,21 +65,10 @@ async fn campaign(c: &Client, mode: &str, n: u64, persona: &str) -> String {
 }
 
 async fn listed(c: &Client, id: &str, status: &str) -> Vec<Value> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..1000 {
-        let path = match &cursor {
-            Some(cur) => format!("/campaigns/{id}/domains?status={status}&limit=1000&cursor={cur}"),
-            None => format!("/campaigns/{id}/domains?status={status}&limit=1000"),
-        };
-        let page = c.get(&path).await.expect(200).body;
-        all.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["nextCursor"].as_str() {
-            Some(n) => cursor = Some(n.to_string()),
-            None => return all,
-        }
-    }
-    panic!("listing did not end");
+    c.all_pages(&format!(
+        "/campaigns/{id}/domains?status={status}&limit=1000"
+    ))
+    .await
 }
 
 #[tokio::test]

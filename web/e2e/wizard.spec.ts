@@ -65,10 +65,17 @@ test('Full Auto: subscribes before it creates, and discovery starts automaticall
   await expect(discoveryRow.getByText('Completed')).toBeVisible({ timeout: 60_000 });
   await expect(discoveryRow.getByRole('progressbar', { name: 'discovery progress' })).toHaveAttribute('aria-valuenow', '120');
   await expect(discoveryRow.getByText('Auto', { exact: true })).toBeVisible();
-  await expect(page.getByRole('list', { name: 'Domains' }).getByRole('listitem')).toHaveCount(25);
+  const domains = page.getByRole('list', { name: 'Domains' });
+  await expect(domains.getByRole('listitem')).toHaveCount(25);
+  await expect(domains).toHaveAttribute('aria-busy', 'false');
+  const firstOnPage1 = await domains.getByRole('listitem').first().textContent();
   await page.getByRole('button', { name: 'Next page' }).click();
   await expect(page.getByText('Page 2')).toBeVisible();
-  await expect(page.getByRole('list', { name: 'Domains' }).getByRole('listitem').first()).toContainText('shop');
+  await expect(domains).toHaveAttribute('aria-busy', 'false');
+  await expect(domains.getByRole('listitem').first()).not.toHaveText(firstOnPage1!);
+  await expect(domains.getByRole('listitem').first()).toHaveText(/^[a-j]{3}shop\.(com|net)$/);
+  await page.getByRole('button', { name: 'Previous page' }).click();
+  await expect(domains.getByRole('listitem').first()).toHaveText(firstOnPage1!);
   await shots.take('campaign-completed');
 
   // Loading states, in order.

@@ -88,7 +88,7 @@ export class ApiClient {
       throw new ApiError({
         status: 0,
         code: 'NETWORK',
-        message: `Cannot reach the API at ${this.baseUrl} (${(e as Error).message})`,
+        message: `Cannot reach the API at ${this.baseUrl} (${(e as Error).message}; a network error or a refused CORS request)`,
       });
     }
     if (res.status >= 400) throw await toApiError(res, this.opts.onUnauthorized);

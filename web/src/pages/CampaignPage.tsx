@@ -318,18 +318,22 @@ function DomainsList({ campaignId, refreshKey }: { campaignId: string; refreshKe
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
 
+  const seq = useRef(0);
   const load = useCallback(
     async (cursor: string | null) => {
+      // Only the latest request may update the list (responses can arrive out of order).
+      const mine = ++seq.current;
       setLoading(true);
       try {
         const r = await api.listDomains(campaignId, PAGE, cursor);
+        if (mine !== seq.current) return;
         setItems(r.items);
         setNextCursor(r.nextCursor ?? null);
         setError(null);
       } catch (e) {
-        setError(describeError(e));
+        if (mine === seq.current) setError(describeError(e));
       } finally {
-        setLoading(false);
+        if (mine === seq.current) setLoading(false);
       }
     },
     [api, campaignId],
