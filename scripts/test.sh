@@ -32,6 +32,9 @@ scripts/stack.sh start
 step "integration tests against the local stack"
 cargo test --quiet -p integration-tests
 
+step "schemathesis: docs/openapi.json against the local stack"
+scripts/schemathesis.sh
+
 if [ -f web/package.json ]; then
   step "wizard: unit tests, build, browser tests"
   scripts/web.sh install

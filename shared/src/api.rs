@@ -93,6 +93,11 @@ pub async fn handle(state: &AppState, req: Request) -> Response<Body> {
 
 pub fn error_response(err: &AppError, correlation: &str) -> Response<Body> {
     let mut response = json_response(err.status(), &err.body(correlation));
+    if let AppError::MethodNotAllowed { allow, .. } = err {
+        response
+            .headers_mut()
+            .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    }
     if matches!(err, AppError::Throttled(_) | AppError::Unavailable(_)) {
         response
             .headers_mut()
@@ -196,9 +201,10 @@ fn path_id(segment: &str, what: &'static str) -> Result<Uuid, AppError> {
     Uuid::parse_str(segment).map_err(|_| AppError::NotFound(what))
 }
 
-fn method_not_allowed(allowed: &str) -> AppError {
+fn method_not_allowed(allow: &'static str) -> AppError {
     AppError::MethodNotAllowed {
-        message: format!("this route allows {allowed}"),
+        message: format!("this route allows {allow}"),
+        allow,
     }
 }
 

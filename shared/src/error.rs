@@ -82,7 +82,10 @@ pub enum AppError {
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{message}")]
-    MethodNotAllowed { message: String },
+    MethodNotAllowed {
+        message: String,
+        allow: &'static str,
+    },
     #[error("{message}")]
     Conflict { code: ConflictCode, message: String },
     #[error("the resource has changed since version {expected}; current version is {current}")]

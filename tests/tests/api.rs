@@ -962,3 +962,35 @@ async fn cors_preflight_is_answered_for_every_path() {
         );
     }
 }
+
+#[tokio::test]
+async fn any_json_object_is_a_valid_persona_config_and_405_says_what_is_allowed() {
+    let c = Client::new_user().await;
+    let mut deep = json!("x");
+    for _ in 0..40 {
+        deep = json!([deep]);
+    }
+    let config = json!({"": {"a": 1}, "big": 1e200, "tiny": 1e-200, "deep": deep});
+    let p = c
+        .post(
+            "/personas",
+            &json!({"name": "odd", "kind": "http", "config": config}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let id = p["id"].as_str().unwrap();
+    assert_eq!(p["config"], config);
+    assert_eq!(
+        c.get(&format!("/personas/{id}")).await.expect(200).body["config"],
+        config
+    );
+    assert_eq!(
+        c.get("/personas").await.expect(200).body["items"][0]["config"],
+        config
+    );
+    let r = c.send(Method::PATCH, "/campaigns", None, &[]).await;
+    assert_eq!(r.status.as_u16(), 405);
+    assert_eq!(r.code(), "METHOD_NOT_ALLOWED");
+    assert_eq!(r.header("allow").as_deref(), Some("GET, POST"));
+}

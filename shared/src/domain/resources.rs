@@ -21,6 +21,9 @@ pub struct Persona {
     pub name: String,
     pub kind: PersonaKind,
     pub enabled: bool,
+    /// Stored as JSON text: a DynamoDB map cannot hold every JSON object (empty keys, numbers
+    /// beyond 38 digits, nesting deeper than 32 levels), and a persona's config is free-form.
+    #[serde(with = "json_text")]
     pub config: serde_json::Map<String, serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -58,6 +61,43 @@ impl OwnedResource for Persona {
     }
     fn enabled(&self) -> bool {
         self.enabled
+    }
+    fn to_api(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "enabled": self.enabled,
+            "config": self.config,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        })
+    }
+}
+
+/// (De)serializes a JSON object as JSON text (and still reads one stored as a map).
+mod json_text {
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+    pub fn serialize<S: Serializer>(value: &JsonMap, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&serde_json::to_string(value).map_err(S::Error::custom)?)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<JsonMap, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Text(String),
+            Map(JsonMap),
+        }
+        match Stored::deserialize(d)? {
+            Stored::Text(text) => serde_json::from_str(&text).map_err(D::Error::custom),
+            Stored::Map(map) => Ok(map),
+        }
     }
 }
 
