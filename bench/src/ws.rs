@@ -1,9 +1,9 @@
 //! WebSocket event benchmarks against the running local stack (`make bench`):
 //!
 //! 1. commit → client latency with `BENCH_WS_CLIENTS` (100) connected clients: each client is its
-//!    own user with one socket subscribed to `*`; each creates one Full Auto campaign
-//!    (`BENCH_WS_CONCURRENCY` (10) creations at a time) and reads its events until discovery
-//!    completes. Latency = receive time − the event's `at` (the commit's `updatedAt`, ms
+//!    own user with one socket subscribed to `*`; each creates one Full Auto campaign of 2,000
+//!    domains, `BENCH_WS_RATE` (10) creations per second (open loop), and reads its events until
+//!    discovery completes. Latency = receive time − the event's `at` (the commit's `updatedAt`, ms
 //!    precision, set just before the conditional write), over every event received.
 //! 2. fan-out with `BENCH_WS_SUBSCRIBERS` (1,000) sockets subscribed to one campaign: a manual
 //!    start of `BENCH_WS_FANOUT_DOMAINS` (50,000) domains, then a delete; for each event pushed
@@ -91,7 +91,7 @@ fn discovery_completed(e: &Value) -> bool {
 /// Scenario 1: one user per client, one Full Auto campaign each.
 async fn latency_with_clients(
     clients: usize,
-    concurrency: usize,
+    rate: f64,
 ) -> (Value, BTreeMap<String, Vec<f64>>, usize) {
     let users = futures_util::stream::iter(0..clients)
         .map(|_| Client::new_user())
@@ -108,30 +108,35 @@ async fn latency_with_clients(
         .await;
         sockets.extend(opened);
     }
-    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let runs = users.into_iter().zip(sockets).map(|(c, mut ws)| {
-        let gate = gate.clone();
-        async move {
-            let body = campaign_body("full_sequence", 2000);
-            let id = {
-                let _permit = gate.acquire().await.ok();
-                let r = c.post("/campaigns", &body).await;
-                if r.status.as_u16() != 201 {
-                    return Err(format!("create: {} {}", r.status, r.body));
+    // Open loop: creation i starts at i / rate seconds, whatever the stack's pace.
+    let start = tokio::time::Instant::now() + Duration::from_millis(100);
+    let runs = users
+        .into_iter()
+        .zip(sockets)
+        .enumerate()
+        .map(|(i, (c, mut ws))| {
+            let at = start + Duration::from_secs_f64(i as f64 / rate);
+            async move {
+                let body = campaign_body("full_sequence", 2000);
+                let id = {
+                    tokio::time::sleep_until(at).await;
+                    let r = c.post("/campaigns", &body).await;
+                    if r.status.as_u16() != 201 {
+                        return Err(format!("create: {} {}", r.status, r.body));
+                    }
+                    r.body["id"].as_str().unwrap_or_default().to_string()
+                };
+                let deadline = Instant::now() + Duration::from_secs(60);
+                let events = collect(&mut ws, &id, deadline, discovery_completed).await;
+                ws.close().await;
+                if !events.last().is_some_and(|(e, _)| discovery_completed(e)) {
+                    return Err(format!(
+                        "campaign {id}: discovery completion not received in 60 s"
+                    ));
                 }
-                r.body["id"].as_str().unwrap_or_default().to_string()
-            };
-            let deadline = Instant::now() + Duration::from_secs(60);
-            let events = collect(&mut ws, &id, deadline, discovery_completed).await;
-            ws.close().await;
-            if !events.last().is_some_and(|(e, _)| discovery_completed(e)) {
-                return Err(format!(
-                    "campaign {id}: discovery completion not received in 60 s"
-                ));
+                Ok(events)
             }
-            Ok(events)
-        }
-    });
+        });
     let results = futures_util::future::join_all(runs).await;
     let mut all = Vec::new();
     let mut by_type: BTreeMap<String, Vec<f64>> = BTreeMap::new();
@@ -203,7 +208,10 @@ async fn fan_out(subscribers: usize, domains: u64) -> Result<Value, String> {
                 let deadline = Instant::now() + Duration::from_secs(120);
                 let events =
                     collect(&mut ws, &id, deadline, |e| e["type"] == "campaign_deleted").await;
-                for (e, received) in events.into_iter().filter(|(e, _)| e["version"].as_u64() > Some(seen)) {
+                for (e, received) in events
+                    .into_iter()
+                    .filter(|(e, _)| e["version"].as_u64() > Some(seen))
+                {
                     let kind = e["type"].as_str().unwrap_or_default().to_string();
                     let _ = tx.send((
                         kind,
@@ -272,19 +280,19 @@ async fn fan_out(subscribers: usize, domains: u64) -> Result<Value, String> {
 #[tokio::main]
 async fn main() {
     let clients = env("BENCH_WS_CLIENTS", 100).clamp(1, 1000) as usize;
-    let concurrency = env("BENCH_WS_CONCURRENCY", 10).max(1) as usize;
+    let rate = env("BENCH_WS_RATE", 10).max(1) as f64;
     let subscribers = env("BENCH_WS_SUBSCRIBERS", 1000).clamp(1, 5000) as usize;
     let domains = env("BENCH_WS_FANOUT_DOMAINS", 50_000).clamp(1, 1_000_000);
     let started = Instant::now();
 
     let (latency_all, by_type, errors) = tokio::time::timeout(
         Duration::from_secs(300),
-        latency_with_clients(clients, concurrency),
+        latency_with_clients(clients, rate),
     )
     .await
     .expect("scenario 1 within 5 min");
     println!(
-        "| commit → client ({clients} connected clients, {concurrency} creating at a time) | n | p50 ms | p95 ms | p99 ms | max ms |"
+        "| commit → client ({clients} connected clients, one Full Auto campaign each, {rate} creations/s) | n | p50 ms | p95 ms | p99 ms | max ms |"
     );
     println!("|---|---|---|---|---|---|");
     println!("{}", row("every event", &latency_all));
@@ -342,7 +350,7 @@ async fn main() {
 
     let result = json!({
         "machine": "2 cores, x86_64; local stack on moto; gateway and clients on 127.0.0.1",
-        "latency": {"clients": clients, "concurrency": concurrency, "errors": errors, "everyEventMs": latency_all, "byType": types},
+        "latency": {"clients": clients, "creationsPerSecond": rate, "errors": errors, "everyEventMs": latency_all, "byType": types},
         "fanOut": fan,
     });
     let _ = std::fs::create_dir_all("target/bench");

@@ -19,7 +19,7 @@ use crate::adapters::ws::{
     CONNECTION_TTL_SECONDS, Connection, Push, PushError, Subscriber, Topic, WsRepo,
 };
 use crate::config::AppState;
-use crate::domain::Campaign;
+use crate::domain::{Campaign, PhaseName};
 use crate::error::AppError;
 use crate::events::{EventType, PhaseEvent, derive_events_at};
 use crate::lambda::CampaignChange;
@@ -54,7 +54,10 @@ pub struct ProgressThrottle {
 
 impl ProgressThrottle {
     pub fn new(interval: Duration) -> Self {
-        Self { interval, last: Mutex::new(HashMap::new()) }
+        Self {
+            interval,
+            last: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Whether the progress event of record `version` goes out. The decision sticks to the
@@ -67,7 +70,9 @@ impl ProgressThrottle {
             Some((t, _)) if now.saturating_duration_since(*t) < self.interval => false,
             _ => {
                 if last.len() > 10_000 {
-                    last.retain(|_, (t, _)| now.saturating_duration_since(*t) < Duration::from_secs(60));
+                    last.retain(|_, (t, _)| {
+                        now.saturating_duration_since(*t) < Duration::from_secs(60)
+                    });
                 }
                 last.insert(campaign, (now, version));
                 true
@@ -76,7 +81,10 @@ impl ProgressThrottle {
     }
 
     pub fn forget(&self, campaign: Uuid) {
-        self.last.lock().unwrap_or_else(|e| e.into_inner()).remove(&campaign);
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&campaign);
     }
 }
 
@@ -170,7 +178,29 @@ impl Publisher {
         group: Vec<(usize, CampaignChange)>,
     ) -> Option<(usize, Option<String>)> {
         let mut subscribers = None;
-        for (pos, change) in group {
+        // A progress event that a later record of this batch supersedes (newer progress, or the
+        // phase's end) is not pushed: when the publisher falls behind, it catches up with one
+        // fan-out per campaign and batch instead of one per record.
+        let phase_updates: Vec<Vec<PhaseName>> = group
+            .iter()
+            .map(|(_, c)| {
+                derive_events_at(c.old.as_ref(), c.new.as_ref(), None)
+                    .into_iter()
+                    .filter(|e| {
+                        matches!(
+                            e.kind,
+                            EventType::PhaseProgress
+                                | EventType::PhaseCompleted
+                                | EventType::PhaseFailed
+                        )
+                    })
+                    .filter_map(|e| e.phase)
+                    .collect()
+            })
+            .collect();
+        for (i, (pos, change)) in group.into_iter().enumerate() {
+            let superseded: Vec<PhaseName> =
+                phase_updates[i + 1..].iter().flatten().copied().collect();
             let span = tracing::info_span!(
                 "record",
                 campaignId = %change.campaign_id().map(|id| id.to_string()).unwrap_or_default(),
@@ -179,7 +209,7 @@ impl Publisher {
             );
             let sequence = change.sequence_number.clone();
             let run = self
-                .publish(state, change, &mut subscribers)
+                .publish(state, change, &superseded, &mut subscribers)
                 .instrument(span.clone());
             let result = AssertUnwindSafe(run).catch_unwind().await;
             let _enter = span.enter();
@@ -207,7 +237,7 @@ impl Publisher {
         state: &AppState,
         change: CampaignChange,
     ) -> Result<FanOut, AppError> {
-        self.publish(state, change, &mut None).await
+        self.publish(state, change, &[], &mut None).await
     }
 
     /// [`Publisher::handle_change`] with the campaign's subscribers read once per batch
@@ -216,6 +246,7 @@ impl Publisher {
         &self,
         state: &AppState,
         change: CampaignChange,
+        superseded: &[PhaseName],
         subscribers: &mut Option<Vec<Subscriber>>,
     ) -> Result<FanOut, AppError> {
         let Some(campaign) = change.new.as_ref().or(change.old.as_ref()) else {
@@ -226,16 +257,24 @@ impl Publisher {
             change.new.as_ref(),
             Some(change.approximate_at),
         );
+        events.retain(|e| {
+            e.kind != EventType::PhaseProgress || !e.phase.is_some_and(|p| superseded.contains(&p))
+        });
         let now = Instant::now();
         let version = events.first().map(|e| e.version).unwrap_or_default();
-        if events.iter().any(|e| e.kind == EventType::PhaseProgress) && !self.throttle.allow(campaign.id, version, now) {
+        if events.iter().any(|e| e.kind == EventType::PhaseProgress)
+            && !self.throttle.allow(campaign.id, version, now)
+        {
             events.retain(|e| e.kind != EventType::PhaseProgress);
         }
         if events.is_empty() {
             return Ok(FanOut::default());
         }
+        let mut lookup_ms = 0;
         if subscribers.is_none() {
+            let started = Instant::now();
             *subscribers = Some(subscribers_of(state, campaign).await?);
+            lookup_ms = started.elapsed().as_millis() as u64;
         }
         let targets = subscribers.as_mut().map(std::mem::take).unwrap_or_default();
         let payloads: Vec<String> = events.iter().map(PhaseEvent::to_json).collect();
@@ -284,11 +323,13 @@ impl Publisher {
         }
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
         // commit (`at`) → this record reached the publisher: the stream's share of the latency
-        let lag_ms = (Utc::now() - events[0].at).num_milliseconds() - now.elapsed().as_millis() as i64;
+        let lag_ms =
+            (Utc::now() - events[0].at).num_milliseconds() - now.elapsed().as_millis() as i64;
         tracing::info!(
             events = ?kinds,
             version = events[0].version,
             lagMs = lag_ms,
+            lookupMs = lookup_ms,
             subscribers = out.subscribers,
             gone = out.gone,
             rejected = out.rejected,
@@ -629,12 +670,51 @@ mod tests {
         let ms = |n| start + Duration::from_millis(n);
         assert!(t.allow(id, 3, start));
         assert!(!t.allow(id, 4, ms(100)));
-        assert!(t.allow(id, 3, ms(120)), "a retry of the record that went out goes out again");
+        assert!(
+            t.allow(id, 3, ms(120)),
+            "a retry of the record that went out goes out again"
+        );
         assert!(t.allow(Uuid::new_v4(), 4, ms(100)), "per campaign");
         assert!(!t.allow(id, 5, ms(249)));
         assert!(t.allow(id, 6, ms(250)));
         t.forget(id);
         assert!(t.allow(id, 7, ms(251)));
+    }
+
+    /// The sample events in `events/` (also for `sam local invoke`) carry what the routes read.
+    #[test]
+    fn websocket_fixtures_carry_the_connection_and_the_authorizer_sub() {
+        use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+        let fixture = |name: &str| -> ApiGatewayWebsocketProxyRequest {
+            let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+        };
+        for name in [
+            "ws-connect.json",
+            "ws-message-subscribe.json",
+            "ws-disconnect.json",
+        ] {
+            let e = fixture(name);
+            let sender = ws_event::sender(&e);
+            assert_eq!(sender.connection_id, "Vq3xYcE2IAMCJfA=", "{name}");
+            assert_eq!(
+                sender.owner,
+                Some("9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"),
+                "{name}"
+            );
+            assert_eq!(
+                sender.connected_at.timestamp_millis(),
+                1_795_600_798_000,
+                "{name}"
+            );
+        }
+        let e = fixture("ws-message-subscribe.json");
+        let id: Uuid = "3f2b8c1e-7a4d-4e2b-9c6f-1d2e3f4a5b6c".parse().unwrap();
+        assert_eq!(
+            parse_message(e.body.as_deref()),
+            Ok(ClientMessage::Subscribe(Target::Campaign(id)))
+        );
+        assert_eq!(ws_event::response(200).status_code, 200);
     }
 
     #[test]
