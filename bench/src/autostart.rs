@@ -12,40 +12,9 @@
 
 use std::time::{Duration, Instant};
 
+use bench::{env, percentiles, row};
 use integration_tests::{Client, campaign_body, ms, phase};
-use serde_json::{Value, json};
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentiles(mut v: Vec<f64>) -> Value {
-    if v.is_empty() {
-        return json!(null);
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let p = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
-    json!({"n": v.len(), "p50": p(0.50), "p95": p(0.95), "p99": p(0.99), "max": v[v.len() - 1]})
-}
-
-fn row(name: &str, p: &Value) -> String {
-    let f = |k: &str| {
-        p[k].as_f64()
-            .map(|x| format!("{x:.1}"))
-            .unwrap_or_else(|| "–".into())
-    };
-    format!(
-        "| {name} | {} | {} | {} | {} | {} |",
-        p["n"],
-        f("p50"),
-        f("p95"),
-        f("p99"),
-        f("max")
-    )
-}
+use serde_json::json;
 
 async fn one_campaign(c: &Client) -> Result<(f64, f64, f64), String> {
     let t0 = Instant::now();

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use bench::env;
 use campaign_shared::adapters::dns::DnsValidator;
 use campaign_shared::domain::resources::DnsPersonaConfig;
 use hickory_resolver::Resolver;
@@ -24,29 +25,6 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use integration_tests::dns::{Mode, TestDns};
 use integration_tests::{Client, campaign_body, phase};
 use serde_json::json;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Domains the discovery config of `campaign_body(_, n)` generates (prefix "shop", 3 of a–z0–9).
-fn generated(n: usize) -> Vec<String> {
-    let chars: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789".chars().collect();
-    (0..n)
-        .map(|i| {
-            let (mut v, tld) = (i / 2, if i % 2 == 0 { ".com" } else { ".net" });
-            let mut label = ['a'; 3];
-            for slot in (0..3).rev() {
-                label[slot] = chars[v % 36];
-                v /= 36;
-            }
-            format!("{}shop{tld}", label.iter().collect::<String>())
-        })
-        .collect()
-}
 
 async fn raw_hickory(dns: &TestDns, domains: &[String], concurrency: usize) -> f64 {
     let mut udp = ConnectionConfig::udp();
@@ -85,7 +63,7 @@ async fn raw_hickory(dns: &TestDns, domains: &[String], concurrency: usize) -> f
 async fn main() {
     let n = env("BENCH_DNS_DOMAINS", 10_000) as usize;
     let concurrency = env("BENCH_DNS_CONCURRENCY", 64) as usize;
-    let domains = generated(n);
+    let domains = integration_tests::generated_domains(n);
     let zone: HashMap<String, Ipv4Addr> = domains
         .iter()
         .enumerate()

@@ -15,43 +15,12 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use bench::{env, percentiles, row};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use integration_tests::{Client, Socket, campaign_body, token_for};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentiles(mut v: Vec<f64>) -> Value {
-    if v.is_empty() {
-        return json!(null);
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let p = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
-    json!({"n": v.len(), "p50": p(0.50), "p95": p(0.95), "p99": p(0.99), "max": v[v.len() - 1]})
-}
-
-fn row(name: &str, p: &Value) -> String {
-    let f = |k: &str| {
-        p[k].as_f64()
-            .map(|x| format!("{x:.1}"))
-            .unwrap_or_else(|| "–".into())
-    };
-    format!(
-        "| {name} | {} | {} | {} | {} | {} |",
-        p["n"],
-        f("p50"),
-        f("p95"),
-        f("p99"),
-        f("max")
-    )
-}
 
 /// Milliseconds from an event's `at` to `received`.
 fn latency(event: &Value, received: DateTime<Utc>) -> Option<f64> {

@@ -269,6 +269,23 @@ pub fn discovery(n: u64) -> Value {
     })
 }
 
+/// The domains discovery generates for [`discovery`]`(n)` (prefix "shop", three characters of
+/// a–z0–9, .com and .net alternating), computed independently of the server's generator.
+pub fn generated_domains(n: usize) -> Vec<String> {
+    let chars: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789".chars().collect();
+    (0..n)
+        .map(|i| {
+            let (mut v, tld) = (i / 2, if i % 2 == 0 { ".com" } else { ".net" });
+            let mut label = ['a'; 3];
+            for slot in (0..3).rev() {
+                label[slot] = chars[v % 36];
+                v /= 36;
+            }
+            format!("{}shop{tld}", label.iter().collect::<String>())
+        })
+        .collect()
+}
+
 pub fn campaign_body(mode: &str, n: u64) -> Value {
     json!({"name": "Shoes Q4", "mode": mode, "config": {"discovery": discovery(n)}})
 }

@@ -18,25 +18,9 @@ fn status_of(s: &Value, name: &str) -> String {
         .to_string()
 }
 
-/// The domains discovery generates for `discovery(n)` (prefix "shop", 3 chars of a–z0–9, .com/.net).
-fn generated(n: usize) -> Vec<String> {
-    let chars: Vec<char> = "abcdefghijklmnopqrstuvwxyz0123456789".chars().collect();
-    (0..n)
-        .map(|i| {
-            let (mut v, tld) = (i / 2, if i % 2 == 0 { ".com" } else { ".net" });
-            let mut label = ['a'; 3];
-            for slot in (0..3).rev() {
-                label[slot] = chars[v % 36];
-                v /= 36;
-            }
-            format!("{}shop{tld}", label.iter().collect::<String>())
-        })
-        .collect()
-}
-
 /// A zone in which every third generated domain resolves.
 fn zone(n: usize) -> HashMap<String, Ipv4Addr> {
-    generated(n)
+    generated_domains(n)
         .into_iter()
         .enumerate()
         .filter(|(i, _)| i % 3 == 0)
