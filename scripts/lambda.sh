@@ -111,6 +111,9 @@ bench() {
   for b in $(functions); do
     args+=(--function "$b" "$x86/$b/bootstrap" "$(event_for "$b")" "$TARGET_DIR/lambda/$b/bootstrap")
   done
+  # ws-authorizer again with a shared secret: its init without the JWKS fetch.
+  [ -d "$ROOT/functions/ws-authorizer" ] && args+=(--function "ws-authorizer+JWT_SECRET=bench" \
+    "$x86/ws-authorizer/bootstrap" "$(event_for ws-authorizer)" "$TARGET_DIR/lambda/ws-authorizer/bootstrap")
   args+=(--function hello-lambda "$x86/hello-lambda/bootstrap" - "$TARGET_DIR/lambda/hello-lambda/bootstrap")
   mkdir -p "$ROOT/target/bench"
   log "cold starts under the Runtime API emulator ($RUNS runs each)"

@@ -105,7 +105,9 @@ def proc_status_kib(pid: int | None, field: str) -> int | None:
 
 
 class Run:
-    """One process start: filled in by the emulator's handler threads."""
+    """One process start, with an emulator of its own (a fresh port), so that nothing a previous,
+    stopped process had in flight can be taken for this one's requests. Filled in by the
+    emulator's handler threads."""
 
     def __init__(self, event: bytes):
         self.event = event
@@ -128,10 +130,13 @@ class Emulator(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self):
+    def __init__(self, run: Run, function_name: str):
         super().__init__(("127.0.0.1", 0), Handler)
-        self.run: Run | None = None
-        self.function_name = "bench"
+        self.run = run
+        self.function_name = function_name
+
+    def handle_error(self, request, client_address):
+        pass  # a process stopped in the middle of a request: expected
 
     @property
     def address(self) -> str:
@@ -141,6 +146,10 @@ class Emulator(ThreadingHTTPServer):
 class Handler(BaseHTTPRequestHandler):
     server: Emulator
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes: without TCP_NODELAY the body waits for the client's
+    # delayed ACK (40 ms on Linux), which would show up as init time of any function that makes
+    # a request to the emulator during init (ws-authorizer's JWKS fetch).
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):  # quiet
         pass
@@ -227,11 +236,21 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def describe_error(body: bytes, headers) -> str:
+    """`errorType` (the runtime puts a Rust type name there for boxed errors: shortened) and the
+    start of `errorMessage`."""
     try:
         doc = json.loads(body)
-        return str(doc.get("errorType") or headers.get("Lambda-Runtime-Function-Error-Type") or "?")
-    except (ValueError, AttributeError):
-        return headers.get("Lambda-Runtime-Function-Error-Type") or "?"
+    except ValueError:
+        doc = {}
+    if not isinstance(doc, dict):
+        doc = {}
+    kind = str(doc.get("errorType") or headers.get("Lambda-Runtime-Function-Error-Type") or "?")
+    if "dyn " in kind:
+        kind = "boxed error"
+    message = " ".join(str(doc.get("errorMessage") or "").split())
+    if len(message) > 40:
+        message = message[:40] + "…"
+    return f"{kind} ({message})" if message else kind
 
 
 def describe_response(body: bytes) -> str:
@@ -246,7 +265,7 @@ def describe_response(body: bytes) -> str:
     return "response"
 
 
-def base_env(emulator: Emulator, name: str, home: str) -> dict[str, str]:
+def run_env(emulator: Emulator, name: str, home: str) -> dict[str, str]:
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": home,  # empty: no ~/.aws profile, as in Lambda
@@ -277,10 +296,22 @@ def base_env(emulator: Emulator, name: str, home: str) -> dict[str, str]:
     return env
 
 
-def one_run(emulator: Emulator, bootstrap: str, env: dict[str, str], event: bytes, cwd: str, log_path: str,
+def one_run(name: str, bootstrap: str, extra_env: dict[str, str], event: bytes, home: str, log_path: str,
             timeout: float) -> Run:
     run = Run(event)
-    emulator.run = run
+    emulator = Emulator(run, name)
+    threading.Thread(target=emulator.serve_forever, daemon=True).start()
+    env = run_env(emulator, name, home)
+    env.update(extra_env)
+    try:
+        run_process(run, bootstrap, env, home, log_path, timeout)
+    finally:
+        emulator.shutdown()
+        emulator.server_close()
+    return run
+
+
+def run_process(run: Run, bootstrap: str, env: dict[str, str], cwd: str, log_path: str, timeout: float):
     with open(log_path, "wb") as log:
         run.t_spawn = time.perf_counter()
         proc = subprocess.Popen([bootstrap], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
@@ -299,7 +330,6 @@ def one_run(emulator: Emulator, bootstrap: str, env: dict[str, str], event: byte
         proc.kill()
         proc.wait()
         run.finished.set()
-    return run
 
 
 def mib(kib: float | None) -> str:
@@ -330,27 +360,26 @@ def main() -> int:
     )
     args = ap.parse_args()
 
-    emulator = Emulator()
-    threading.Thread(target=emulator.serve_forever, daemon=True).start()
     home = tempfile.mkdtemp(prefix="lambda-init-")
     log_dir = args.log_dir or home
     os.makedirs(log_dir, exist_ok=True)
     load_before = os.getloadavg()
     results = []
     try:
-        for name, bootstrap, event_path, arm64 in args.function:
+        for label, bootstrap, event_path, arm64 in args.function:
+            # LABEL is the function name, or NAME+VAR=VALUE,... to start it with more variables.
+            name, _, extra = label.partition("+")
+            extra_env = dict(kv.split("=", 1) for kv in extra.split(",")) if extra else {}
             event = json.dumps(DEFAULT_EVENT).encode() if event_path == "-" else open(event_path, "rb").read()
-            emulator.function_name = name
-            env = base_env(emulator, name, home)
-            log_path = os.path.join(log_dir, f"{name}.log")
-            runs = [one_run(emulator, bootstrap, env, event, home, log_path, args.timeout) for _ in range(args.runs + 1)]
+            log_path = os.path.join(log_dir, f"{name}{'+' if extra else ''}{'_'.join(extra_env)}.log")
+            runs = [one_run(name, bootstrap, extra_env, event, home, log_path, args.timeout) for _ in range(args.runs + 1)]
             runs = runs[1:]  # the first run warms the page cache and is not counted
             ok = [r for r in runs if r.t_next is not None]
             init_ms = [(r.t_next - r.t_spawn) * 1000 for r in ok]
             invoke_ms = [(r.t_done - r.t_next) * 1000 for r in ok if r.t_done is not None]
             outcomes = sorted({r.outcome or "?" for r in runs})
             res = {
-                "function": name,
+                "function": name + (" (" + ", ".join(f"{k}={v}" for k, v in extra_env.items()) + ")" if extra else ""),
                 "arm64_bootstrap": arm64,
                 "arm64_bytes": os.path.getsize(arm64) if os.path.isfile(arm64) else None,
                 "x86_64_bytes": os.path.getsize(bootstrap),
@@ -367,14 +396,13 @@ def main() -> int:
             results.append(res)
             p50 = res["init_ms_p50"]
             print(
-                f"{name}: init p50 {p50:.1f} ms, RSS {mib(res['rss_kib_p50'])} MiB, first invoke {outcomes}"
+                f"{res['function']}: init p50 {p50:.1f} ms, RSS {mib(res['rss_kib_p50'])} MiB, first invoke {outcomes}"
                 if p50 is not None
-                else f"{name}: FAILED {outcomes}",
+                else f"{res['function']}: FAILED {outcomes}",
                 file=sys.stderr,
                 flush=True,
             )
     finally:
-        emulator.shutdown()
         if not args.log_dir:
             shutil.rmtree(home, ignore_errors=True)
     load_after = os.getloadavg()
