@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::Gateway;
 use crate::auth::bearer;
+use crate::chaos::{ChaosConfig, proxied_fault};
 use crate::faults::FaultRule;
 
 /// API Gateway's own payload limit; the handler enforces the contract's 64 KiB.
@@ -30,6 +31,12 @@ pub fn router(gw: Gateway) -> Router {
         // The SDK posts to the endpoint's path plus "/".
         .route("/_local/ddb/{rule}", any(ddb_proxy))
         .route("/_local/ddb/{rule}/", any(ddb_proxy))
+        .route(
+            "/_local/chaos",
+            post(set_chaos).get(chaos_report).delete(clear_chaos),
+        )
+        .route("/_local/chaos/{service}", any(chaos_proxy))
+        .route("/_local/chaos/{service}/", any(chaos_proxy))
         .fallback(api)
         .layer(axum::middleware::map_response(cors))
         .layer(axum::middleware::from_fn(preflight))
@@ -122,14 +129,23 @@ async fn ddb_proxy(
         .to_string();
     if let Some((status, error)) = gw.faults.error_for(rule, &target, &body) {
         tracing::info!(%target, status, "injected DynamoDB fault");
-        return Response::builder()
-            .status(status)
-            .header("content-type", "application/x-amz-json-1.0")
-            .body(AxumBody::from(error))
-            .unwrap_or_default();
+        return aws_json_error(status, error);
     }
-    let mut forward = gw.http.post(&gw.moto_endpoint).body(body.to_vec());
-    for (name, value) in &headers {
+    forward_to_moto(&gw, &headers, body).await
+}
+
+fn aws_json_error(status: u16, body: impl Into<AxumBody>) -> Response {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(body.into())
+        .unwrap_or_default()
+}
+
+/// Sends an AWS JSON-protocol request on to moto unchanged and relays the answer.
+async fn forward_to_moto(gw: &Gateway, headers: &HeaderMap, body: axum::body::Bytes) -> Response {
+    let mut forward = gw.http.post(&gw.moto_endpoint).body(body);
+    for (name, value) in headers {
         if name != "host" && name != "content-length" {
             forward = forward.header(name.as_str(), value.as_bytes());
         }
@@ -147,6 +163,56 @@ async fn ddb_proxy(
         }
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
+}
+
+async fn set_chaos(State(gw): State<Gateway>, body: axum::body::Bytes) -> Response {
+    let config: ChaosConfig = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"error": {"code": "BAD_REQUEST", "message": e.to_string()}})),
+            )
+                .into_response();
+        }
+    };
+    if let Some(field) = config.invalid() {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": {"code": "BAD_REQUEST", "message": "probabilities are 0 to 1", "field": field}})),
+        )
+            .into_response();
+    }
+    gw.chaos.set(config);
+    tracing::warn!(?config, "chaos on");
+    axum::Json(gw.chaos.report()).into_response()
+}
+
+async fn chaos_report(State(gw): State<Gateway>) -> Response {
+    axum::Json(gw.chaos.report()).into_response()
+}
+
+async fn clear_chaos(State(gw): State<Gateway>) -> StatusCode {
+    gw.chaos.clear();
+    tracing::warn!(report = %gw.chaos.report(), "chaos off");
+    StatusCode::NO_CONTENT
+}
+
+/// The DynamoDB (`ddb`) and SQS (`sqs`) endpoints of the handlers while chaos is on.
+async fn chaos_proxy(
+    State(gw): State<Gateway>,
+    Path(service): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Some((status, error)) = proxied_fault(&gw.chaos, &service, target) {
+        return aws_json_error(status, error);
+    }
+    forward_to_moto(&gw, &headers, body).await
 }
 
 fn to_axum(response: lambda_http::Response<lambda_http::Body>) -> Response {
@@ -295,7 +361,7 @@ async fn api(State(gw): State<Gateway>, req: Request) -> Response {
                 .into_response();
         }
     };
-    match api::handler(&gw.state, request).await {
+    match api::handler(&gw.handler_state(), request).await {
         Ok(response) => to_axum(response),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,

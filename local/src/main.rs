@@ -8,6 +8,7 @@
 //! Endpoints come from `AWS_ENDPOINT_URL`; nothing in the handlers knows it runs locally.
 
 mod auth;
+mod chaos;
 mod faults;
 mod http_api;
 mod pollers;
@@ -32,12 +33,25 @@ pub struct Gateway {
     pub sdk: aws_config::SdkConfig,
     pub jwt: auth::Jwt,
     pub faults: faults::Faults,
+    pub chaos: chaos::Chaos,
+    /// The handlers' clients while chaos is on: DynamoDB and SQS through `/_local/chaos/*`.
+    pub chaos_state: AppState,
     pub http: reqwest::Client,
     pub moto_endpoint: String,
     pub self_url: String,
 }
 
 impl Gateway {
+    /// The state a handler invocation gets: the normal clients, or the chaos proxies' while
+    /// chaos with DynamoDB or SQS faults is on.
+    pub fn handler_state(&self) -> AppState {
+        if self.chaos.proxies_clients() {
+            self.chaos_state.clone()
+        } else {
+            self.state.clone()
+        }
+    }
+
     /// The state of a faulted invocation: DynamoDB through this gateway's fault proxy, with SDK
     /// retries off so each injected error reaches the handler.
     pub fn faulty_state(&self, rule: u64) -> AppState {
@@ -188,14 +202,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         settings.autostart_max_receive_count = dl.max_receive_count;
     }
     let campaigns_table = settings.campaigns_table.clone();
+    let res = Arc::new(res);
+    tokio::spawn(resources::keep_created(
+        bootstrap.ddb.clone(),
+        bootstrap.sqs.clone(),
+        res.clone(),
+        campaigns_table.clone(),
+    ));
+    let self_url = format!("http://{bind}:{http_port}");
+    let state = AppState::new(&sdk, settings);
+    let chaos_state = AppState {
+        ddb: aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .endpoint_url(format!("{self_url}/_local/chaos/ddb"))
+                .build(),
+        ),
+        sqs: aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(&sdk)
+                .endpoint_url(format!("{self_url}/_local/chaos/sqs"))
+                .build(),
+        ),
+        ..state.clone()
+    };
     let gw = Gateway {
-        state: AppState::new(&sdk, settings),
+        state,
         sdk: sdk.clone(),
         jwt: auth::Jwt::new(&env("LOCAL_JWT_SECRET", "local-dev-secret")),
         faults: faults::Faults::default(),
+        chaos: chaos::Chaos::default(),
+        chaos_state,
         http: reqwest::Client::new(),
         moto_endpoint: moto_endpoint.clone(),
-        self_url: format!("http://{bind}:{http_port}"),
+        self_url,
     };
 
     // The Management API the handlers push through is this gateway's own (WS_MANAGEMENT_ENDPOINT).
@@ -265,6 +303,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         hub: ws::Hub::default(),
         domain: format!("{bind}:{ws_port}"),
         disconnect_on_drop: env("LOCAL_WS_DISCONNECT_ON_DROP", "false") == "true",
+        chaos: gw.chaos.clone(),
     };
     let ws_listener = tokio::net::TcpListener::bind((bind.as_str(), ws_port)).await?;
     tracing::info!(url = %format!("ws://{bind}:{ws_port}"), management = %management, "local WebSocket API ready");

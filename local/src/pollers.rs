@@ -20,12 +20,15 @@ use aws_lambda_events::dynamodb::{
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage, SqsMessageAttribute};
 use aws_lambda_events::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry,
+    MessageSystemAttributeName,
+};
 use campaign_shared::AppState;
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
-use crate::Gateway;
+use crate::{Gateway, chaos};
 
 pub type SqsHandler = Arc<
     dyn Fn(AppState, SqsEvent) -> BoxFuture<'static, Result<SqsBatchResponse, String>>
@@ -85,18 +88,36 @@ fn campaign_of(message: &SqsMessage) -> Option<Uuid> {
     body["campaignId"].as_str()?.parse().ok()
 }
 
+/// What became of one invocation: the messages to leave on the queue, and whether it crashed.
+struct Outcome {
+    failed: HashSet<String>,
+    crashed: bool,
+}
+
 async fn invoke_sqs(
+    gw: &Gateway,
     mapping: &SqsMapping,
     state: AppState,
     messages: Vec<SqsMessage>,
-) -> HashSet<String> {
+) -> Outcome {
     let ids: HashSet<String> = messages
         .iter()
         .filter_map(|m| m.message_id.clone())
         .collect();
     let mut event = SqsEvent::default();
     event.records = messages;
-    match tokio::time::timeout(mapping.timeout, (mapping.handler)(state, event)).await {
+    let run = (mapping.handler)(state, event);
+    if gw.chaos.strike(chaos::Kind::WorkerCrash) {
+        // Killed mid-batch: what the handler wrote so far stays, it reports nothing.
+        let after = Duration::from_millis(rand::random_range(0..=25));
+        let _ = tokio::time::timeout(after, run).await;
+        tracing::warn!(function = %mapping.function, messages = ids.len(), ?after, "chaos: invocation crashed mid-batch");
+        return Outcome {
+            failed: ids,
+            crashed: true,
+        };
+    }
+    let failed = match tokio::time::timeout(mapping.timeout, run).await {
         Ok(Ok(response)) => response
             .batch_item_failures
             .into_iter()
@@ -110,6 +131,10 @@ async fn invoke_sqs(
             tracing::error!(function = %mapping.function, "invocation timed out; the whole batch is retried");
             ids
         }
+    };
+    Outcome {
+        failed,
+        crashed: false,
     }
 }
 
@@ -158,15 +183,23 @@ pub async fn run_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
             }
         }
         if !normal.is_empty() {
-            invocations.push((gw.state.clone(), normal));
+            invocations.push((gw.handler_state(), normal));
         }
         let results = futures_util::future::join_all(
             invocations
                 .into_iter()
-                .map(|(state, batch)| invoke_sqs(&mapping, state, batch)),
+                .map(|(state, batch)| invoke_sqs(&gw, &mapping, state, batch)),
         )
         .await;
-        let failed: HashSet<String> = results.into_iter().flatten().collect();
+        let mut failed = HashSet::new();
+        let mut crashed = Vec::new();
+        for outcome in results {
+            if outcome.crashed {
+                crashed.extend(outcome.failed.iter().cloned());
+            }
+            failed.extend(outcome.failed);
+        }
+        redeliver_soon(&gw, &mapping, &handles, &crashed).await;
         let entries: Vec<DeleteMessageBatchRequestEntry> = handles
             .iter()
             .filter(|(id, _)| !failed.contains(*id))
@@ -190,6 +223,41 @@ pub async fn run_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
         {
             tracing::warn!(function = %mapping.function, error = ?e, "delete failed; the messages will be redelivered");
         }
+    }
+}
+
+/// Makes the messages of a crashed invocation visible again after
+/// [`chaos::CRASH_REDELIVERY_SECONDS`] instead of the queue's visibility timeout (see `chaos.rs`).
+async fn redeliver_soon(
+    gw: &Gateway,
+    mapping: &SqsMapping,
+    handles: &HashMap<String, String>,
+    crashed: &[String],
+) {
+    let entries: Vec<ChangeMessageVisibilityBatchRequestEntry> = crashed
+        .iter()
+        .filter_map(|id| {
+            ChangeMessageVisibilityBatchRequestEntry::builder()
+                .id(id)
+                .receipt_handle(handles.get(id)?)
+                .visibility_timeout(chaos::CRASH_REDELIVERY_SECONDS)
+                .build()
+                .ok()
+        })
+        .collect();
+    if entries.is_empty() {
+        return;
+    }
+    if let Err(e) = gw
+        .state
+        .sqs
+        .change_message_visibility_batch()
+        .queue_url(&mapping.queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+    {
+        tracing::warn!(function = %mapping.function, error = ?e, "could not shorten the visibility of a crashed batch");
     }
 }
 
@@ -256,7 +324,7 @@ async fn deliver(gw: &Gateway, consumer: &StreamConsumer, mut records: Vec<Event
                 tracing::info!(function = %consumer.function, rule, "stream invocation with an injected DynamoDB fault");
                 gw.faulty_state(rule)
             }
-            None => gw.state.clone(),
+            None => gw.handler_state(),
         };
         let failed_at = match tokio::time::timeout(
             consumer.timeout,
@@ -264,6 +332,10 @@ async fn deliver(gw: &Gateway, consumer: &StreamConsumer, mut records: Vec<Event
         )
         .await
         {
+            Ok(Ok(_)) if gw.chaos.strike(chaos::Kind::StreamFailure) => {
+                tracing::warn!(function = %consumer.function, "chaos: invocation reported failed after it ran");
+                0
+            }
             Ok(Ok(response)) => match response.batch_item_failures.first() {
                 None => return,
                 Some(f) => records
@@ -290,6 +362,17 @@ async fn deliver(gw: &Gateway, consumer: &StreamConsumer, mut records: Vec<Event
     }
 }
 
+/// The table's current stream, if the table exists.
+async fn stream_arn(gw: &Gateway, table: &str) -> Option<String> {
+    match gw.state.ddb.describe_table().table_name(table).send().await {
+        Ok(out) => out.table.and_then(|t| t.latest_stream_arn),
+        Err(e) => {
+            tracing::warn!(error = ?e, "describe table failed");
+            None
+        }
+    }
+}
+
 /// Polls the stream of `table` for one consumer, forever.
 pub async fn run_stream(
     gw: Gateway,
@@ -297,21 +380,9 @@ pub async fn run_stream(
     table: String,
     consumer: Arc<StreamConsumer>,
 ) {
-    let arn = loop {
-        match gw
-            .state
-            .ddb
-            .describe_table()
-            .table_name(&table)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                if let Some(arn) = out.table.and_then(|t| t.latest_stream_arn) {
-                    break arn;
-                }
-            }
-            Err(e) => tracing::warn!(error = ?e, "describe table failed"),
+    let mut arn = loop {
+        if let Some(arn) = stream_arn(&gw, &table).await {
+            break arn;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
@@ -321,6 +392,16 @@ pub async fn run_stream(
     loop {
         if last_refresh.elapsed() > Duration::from_secs(5) {
             last_refresh = std::time::Instant::now();
+            // A table created anew (moto restarted and the gateway re-created it) has a new
+            // stream: read that one from its beginning.
+            if let Some(latest) = stream_arn(&gw, &table).await
+                && latest != arn
+            {
+                tracing::warn!(function = %consumer.function, stream = %latest, "the table has a new stream; reading it from the start");
+                arn = latest;
+                iterators.clear();
+                first = false;
+            }
             if let Ok(out) = streams.describe_stream().stream_arn(&arn).send().await {
                 for shard in out
                     .stream_description
@@ -347,8 +428,8 @@ pub async fn run_stream(
                         .await;
                     iterators.insert(id, it.ok().and_then(|o| o.shard_iterator));
                 }
+                first = false;
             }
-            first = false;
         }
         let mut got_any = false;
         for iterator in iterators.values_mut() {
@@ -376,6 +457,9 @@ pub async fn run_stream(
                 Err(e) => {
                     tracing::warn!(function = %consumer.function, error = ?e, "get records failed");
                     tokio::time::sleep(Duration::from_millis(200)).await;
+                    // Check the stream again soon (it may be gone with a restarted moto).
+                    last_refresh =
+                        last_refresh.min(std::time::Instant::now() - Duration::from_secs(4));
                 }
             }
         }

@@ -133,6 +133,33 @@ fn schema(hash: &Key, range: Option<&Key>) -> Vec<KeySchemaElement> {
     out
 }
 
+/// Keeps the resources there: moto holds its state in memory, so a restarted moto comes back
+/// empty. Once a second, checks that `probe_table` exists and re-creates everything if not
+/// (what was stored before is gone; the pollers find the new queues and stream by themselves).
+pub async fn keep_created(
+    ddb: aws_sdk_dynamodb::Client,
+    sqs: aws_sdk_sqs::Client,
+    res: std::sync::Arc<Resources>,
+    probe_table: String,
+) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let missing = match ddb.describe_table().table_name(&probe_table).send().await {
+            Err(e) => e
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()),
+            Ok(_) => false,
+        };
+        if missing {
+            tracing::warn!("moto lost its tables (restarted?); creating the resources again");
+            match create_all(&ddb, &sqs, &res).await {
+                Ok(()) => tracing::warn!("resources created again; earlier data is lost"),
+                Err(e) => tracing::warn!(error = %e, "could not create the resources yet"),
+            }
+        }
+    }
+}
+
 pub async fn create_all(
     ddb: &aws_sdk_dynamodb::Client,
     sqs: &aws_sdk_sqs::Client,

@@ -39,6 +39,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::auth::Jwt;
+use crate::chaos::Chaos;
 
 /// API Gateway's limits: 128 KB per message, 32 KB per frame.
 pub const MAX_MESSAGE: usize = 128 * 1024;
@@ -105,14 +106,29 @@ pub struct WsGateway {
     pub hub: Hub,
     pub domain: String,
     pub disconnect_on_drop: bool,
+    pub chaos: Chaos,
 }
 
 pub fn router(ws: WsGateway) -> Router {
-    management_router(ws.hub.clone()).merge(Router::new().fallback(upgrade).with_state(ws))
+    management_router(ws.hub.clone(), ws.chaos.clone())
+        .merge(Router::new().fallback(upgrade).with_state(ws))
+}
+
+/// The Management API's state: the live connections, and chaos for injected push failures.
+#[derive(Clone)]
+pub struct Management {
+    hub: Hub,
+    chaos: Chaos,
+}
+
+impl axum::extract::FromRef<Management> for Hub {
+    fn from_ref(m: &Management) -> Hub {
+        m.hub.clone()
+    }
 }
 
 /// The Management API alone (`/@connections/{id}`).
-pub fn management_router(hub: Hub) -> Router {
+pub fn management_router(hub: Hub, chaos: Chaos) -> Router {
     Router::new()
         .route(
             "/@connections/{id}",
@@ -120,7 +136,7 @@ pub fn management_router(hub: Hub) -> Router {
                 .get(get_connection)
                 .delete(delete_connection),
         )
-        .with_state(hub)
+        .with_state(Management { hub, chaos })
 }
 
 /// A connection id shaped like API Gateway's (`Vq3xYcE2IAMCJfA=`).
@@ -153,10 +169,17 @@ fn gone(id: &str) -> Response {
 }
 
 async fn post_to_connection(
-    State(hub): State<Hub>,
+    State(Management { hub, chaos }): State<Management>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
+    if chaos.strike(crate::chaos::Kind::PushFailure) {
+        return aws_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerErrorException",
+            "injected fault (chaos)",
+        );
+    }
     if body.len() > MAX_MESSAGE {
         return aws_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -491,7 +514,9 @@ mod tests {
             .await
             .unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, management_router(hub)).await });
+        tokio::spawn(async move {
+            axum::serve(listener, management_router(hub, Chaos::default())).await
+        });
         url
     }
 
