@@ -307,9 +307,24 @@ fn record_campaign(record: &EventRecord) -> Option<Uuid> {
 }
 
 /// Invokes the consumer on `records`, retrying from the first failure; returns when the batch
-/// is done (or given up on).
-async fn deliver(gw: &Gateway, consumer: &StreamConsumer, mut records: Vec<EventRecord>) {
-    let mut attempt = 0u32;
+/// is done (or given up on). A function error or time-out splits the batch in two, each half
+/// retried on its own (the template's `BisectBatchOnFunctionError`), so one poisonous or slow
+/// record does not hold its whole batch hostage.
+fn deliver<'a>(
+    gw: &'a Gateway,
+    consumer: &'a StreamConsumer,
+    records: Vec<EventRecord>,
+    attempt: u32,
+) -> BoxFuture<'a, ()> {
+    Box::pin(deliver_batch(gw, consumer, records, attempt))
+}
+
+async fn deliver_batch(
+    gw: &Gateway,
+    consumer: &StreamConsumer,
+    mut records: Vec<EventRecord>,
+    mut attempt: u32,
+) {
     while !records.is_empty() {
         let mut event = StreamEvent::default();
         event.records = records.clone();
@@ -326,6 +341,7 @@ async fn deliver(gw: &Gateway, consumer: &StreamConsumer, mut records: Vec<Event
             }
             None => gw.handler_state(),
         };
+        // `Some(position)`: the function reported its first failed record; `None`: it failed.
         let failed_at = match tokio::time::timeout(
             consumer.timeout,
             (consumer.handler)(state, event),
@@ -334,31 +350,44 @@ async fn deliver(gw: &Gateway, consumer: &StreamConsumer, mut records: Vec<Event
         {
             Ok(Ok(_)) if gw.chaos.strike(chaos::Kind::StreamFailure) => {
                 tracing::warn!(function = %consumer.function, "chaos: invocation reported failed after it ran");
-                0
+                None
             }
             Ok(Ok(response)) => match response.batch_item_failures.first() {
                 None => return,
-                Some(f) => records
-                    .iter()
-                    .position(|r| r.change.sequence_number == f.item_identifier)
-                    .unwrap_or(0),
+                Some(f) => Some(
+                    records
+                        .iter()
+                        .position(|r| r.change.sequence_number == f.item_identifier)
+                        .unwrap_or(0),
+                ),
             },
             Ok(Err(e)) => {
                 tracing::error!(function = %consumer.function, error = %e, "stream invocation failed");
-                0
+                None
             }
             Err(_) => {
-                tracing::error!(function = %consumer.function, "stream invocation timed out");
-                0
+                tracing::error!(function = %consumer.function, records = records.len(), "stream invocation timed out");
+                None
             }
         };
-        records.drain(..failed_at);
         attempt += 1;
         if attempt > consumer.maximum_retry_attempts {
             tracing::error!(function = %consumer.function, records = records.len(), "retries exhausted; batch sent to the on-failure destination");
             return;
         }
         tokio::time::sleep(Duration::from_millis(50u64 << attempt.min(6))).await;
+        match failed_at {
+            Some(position) => {
+                records.drain(..position);
+            }
+            None if records.len() > 1 => {
+                let right = records.split_off(records.len() / 2);
+                deliver(gw, consumer, records, attempt).await;
+                deliver(gw, consumer, right, attempt).await;
+                return;
+            }
+            None => {}
+        }
     }
 }
 
@@ -451,7 +480,7 @@ pub async fn run_stream(
                         .collect();
                     if !records.is_empty() {
                         got_any = true;
-                        deliver(&gw, &consumer, records).await;
+                        deliver(&gw, &consumer, records, 0).await;
                     }
                 }
                 Err(e) => {
