@@ -141,6 +141,9 @@ impl CampaignChange {
     }
 }
 
+/// A change and its position in the batch.
+type Positioned = (usize, CampaignChange);
+
 /// How many campaigns' records a stream batch works on at once.
 pub const STREAM_CAMPAIGN_CONCURRENCY: usize = 16;
 
@@ -157,7 +160,7 @@ where
     F: Fn(CampaignChange) -> Fut,
     Fut: Future<Output = Result<(), AppError>>,
 {
-    let mut groups: Vec<(Option<uuid::Uuid>, Vec<(usize, CampaignChange)>)> = Vec::new();
+    let mut groups: Vec<(Option<uuid::Uuid>, Vec<Positioned>)> = Vec::new();
     for (pos, record) in event.records.iter().enumerate() {
         let change = match CampaignChange::from_record(record) {
             Ok(c) => c,
