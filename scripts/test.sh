@@ -45,4 +45,10 @@ if [ -f web/package.json ]; then
   scripts/web.sh test-e2e
 fi
 
+step "load and chaos smoke: every load-bench scenario, small (make bench runs them full size)"
+LOAD_SMOKE=1 \
+  LOAD_SCENARIOS=baseline,seed,ddb-throttle,sqs-send,worker-crash,stream-failure,ws-drop,moto-restart \
+  LOAD_MOTO_RESTART_CMD="bash scripts/stack.sh restart-moto" \
+  cargo run --quiet -p bench --bin load-bench
+
 step "done: every test passed in $(( $(date +%s) - started ))s"

@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+pub mod loadgen;
+
 /// A numeric setting from the environment, or its default.
 pub fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
