@@ -17,7 +17,9 @@
 //! `LOAD_CHAOS_CAMPAIGNS` (default `LOAD_CAMPAIGNS`) campaigns. `LOAD_SMOKE=1`: 5
 //! wizards, 20 campaigns (seed 10), every scenario. Bounds: `LOAD_DEADLINE_SECONDS` (3600) for the
 //! run, `LOAD_SCENARIO_SECONDS` (900) for a scenario's wizards, `LOAD_SETTLE_SECONDS` (600) for the
-//! audit's wait until every campaign settled (it returns as soon as all did).
+//! audit's wait until every campaign settled (it returns as soon as all did),
+//! `LOAD_CHAOS_HOLD_SECONDS` (180) for how long chaos stays armed after the wizards stopped while
+//! the queues still hold their work (0: turned off as soon as the wizards stop).
 //!
 //! Prints a markdown report and writes `target/bench/load.json` and `target/bench/load.md`
 //! (relative to the current directory). Exits 1 when an invariant fails in any scenario, 2 when
@@ -55,6 +57,7 @@ fn run_value(cfg: &Config, scenarios: Vec<Value>, started: Instant, note: Option
             "domains": cfg.domains, "scenarios": cfg.scenarios, "smoke": cfg.smoke,
             "motoRestartCmd": cfg.restart_cmd, "deadlineSeconds": cfg.deadline.as_secs(),
             "scenarioSeconds": cfg.scenario_budget.as_secs(), "settleSeconds": cfg.settle.as_secs(),
+            "chaosHoldSeconds": cfg.chaos_hold.as_secs(),
         },
         "wallSeconds": started.elapsed().as_secs_f64(),
         "note": note,

@@ -729,6 +729,29 @@ pub async fn drain_queues(
     }
 }
 
+/// Waits until every consumed queue is empty at two samples in a row (1 s apart) or `until`;
+/// whether they drained.
+pub async fn wait_queues_quiet(sdk: &aws_config::SdkConfig, until: Instant) -> bool {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let mut quiet = 0;
+    while Instant::now() < until {
+        let urls = queue_urls(&sqs).await.unwrap_or_default();
+        let mut empty = !urls.is_empty();
+        for (url, _, _) in urls.iter().filter(|(_, _, checked)| *checked) {
+            match queue_counts(&sqs, url).await {
+                Ok((v, f, d)) if v + f + d == 0 => {}
+                _ => empty = false,
+            }
+        }
+        quiet = if empty { quiet + 1 } else { 0 };
+        if quiet >= 2 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    false
+}
+
 /// A queue's depth (visible + in flight + delayed) over a scenario.
 #[derive(Debug, Default, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

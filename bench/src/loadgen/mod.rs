@@ -48,6 +48,9 @@ pub struct Config {
     pub scenario_budget: Duration,
     /// The audit's wait for every campaign to settle (discovery completed, nothing queued).
     pub settle: Duration,
+    /// How long chaos stays armed after the wizards stopped, while the work they queued is still
+    /// being processed (until the queues are empty; 0 = disarm as soon as the wizards stop).
+    pub chaos_hold: Duration,
     /// How long a create (or a start by hand) is retried.
     pub retry_budget: Duration,
     /// No event for this long → the status poll (EVENTS.md).
@@ -103,6 +106,7 @@ impl Config {
             deadline: Duration::from_secs(env("LOAD_DEADLINE_SECONDS", deadline)),
             scenario_budget: Duration::from_secs(env("LOAD_SCENARIO_SECONDS", budget)),
             settle: Duration::from_secs(env("LOAD_SETTLE_SECONDS", settle)),
+            chaos_hold: Duration::from_secs(env("LOAD_CHAOS_HOLD_SECONDS", 180)),
             retry_budget: Duration::from_secs(45),
             event_silence: Duration::from_secs(20),
             start_wait: Duration::from_secs(120),

@@ -337,6 +337,18 @@ fn scenario_section(s: &Value, out: &mut Vec<String>) {
                 .join(", ")
         ));
     }
+    if let Some(h) = s["chaosHeldAfterWizards"].as_object() {
+        lines.push(format!(
+            "chaos {} kept armed {:.1} s after the wizards stopped ({}), then turned off before settling",
+            s["chaos"],
+            h["seconds"].as_f64().unwrap_or(0.0),
+            if h["queuesDrained"] == true {
+                "until the work queues were empty"
+            } else {
+                "the work queues were not empty yet"
+            }
+        ));
+    }
     if let Some(d) = s["queueDepths"].as_object() {
         lines.push(format!(
             "queue depth during the run (max, at s): {}",
@@ -389,11 +401,12 @@ pub fn markdown(run: &Value) -> String {
         "# Load and chaos run".to_string(),
         String::new(),
         format!(
-            "{}; machine: {}; {} wizards, {} campaigns per scenario (seed {}), {} domains per campaign; wall {:.1} s.",
+            "{}; machine: {}; {} wizards, {} campaigns per scenario (chaos scenarios {}, seed {}), {} domains per campaign; wall {:.1} s.",
             run["date"].as_str().unwrap_or_default(),
             run["machine"].as_str().unwrap_or_default(),
             n(&run["config"]["wizards"]),
             n(&run["config"]["campaigns"]),
+            n(&run["config"]["chaosCampaigns"]),
             n(&run["config"]["seedCampaigns"]),
             n(&run["config"]["domains"]),
             run["wallSeconds"].as_f64().unwrap_or(0.0),

@@ -325,7 +325,26 @@ pub async fn run(
     }
 
     // --- chaos off ---------------------------------------------------------------------------
+    // The workers and stream consumers are still processing what the wizards queued: chaos
+    // stays armed until the queues are empty (bounded), so the faults reach that work too.
     let mut injected = Value::Null;
+    let mut chaos_held = None;
+    if spec.chaos.is_some() && !cfg.chaos_hold.is_zero() {
+        let hold = Instant::now();
+        let drained =
+            audit::wait_queues_quiet(sdk, (hold + cfg.chaos_hold).min(run_deadline)).await;
+        chaos_held =
+            Some(json!({"seconds": hold.elapsed().as_secs_f64(), "queuesDrained": drained}));
+        eprintln!(
+            "{name}: chaos kept on {:.1} s after the wizards stopped ({})",
+            hold.elapsed().as_secs_f64(),
+            if drained {
+                "until the queues were empty"
+            } else {
+                "the queues were not empty yet"
+            }
+        );
+    }
     if spec.chaos.is_some() {
         if let Err(e) = chaos.disarm().await {
             failures.push(format!("could not disarm chaos: {e}"));
@@ -694,6 +713,7 @@ pub async fn run(
         "straddlingRestart": straddling,
         "chaos": spec.chaos,
         "injected": injected,
+        "chaosHeldAfterWizards": chaos_held,
         "wsDropProbability": spec.ws_drop,
         "restart": restart,
         "wallSeconds": started.elapsed().as_secs_f64(),
