@@ -16,9 +16,11 @@ pub fn machine() -> String {
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or("?".to_string(), |kb| format!("{:.0}", kb / 1024.0 / 1024.0));
-    let profile = std::env::var("STACK_PROFILE").unwrap_or_else(|_| "dev".into());
+    let profile = std::env::var("STACK_PROFILE")
+        .map(|p| format!("gateway profile `{p}`"))
+        .unwrap_or_else(|_| "gateway profile `dev` (STACK_PROFILE unset)".into());
     format!(
-        "{cores} cores, {mem_gib} GiB, {}; local stack on moto 5.2.5 (gateway profile `{profile}`)",
+        "{cores} cores, {mem_gib} GiB, {}; local stack on moto 5.2.5 ({profile})",
         std::env::consts::ARCH
     )
 }
@@ -250,7 +252,7 @@ fn scenario_section(s: &Value, out: &mut Vec<String>) {
         ),
         match s["settledAfterSeconds"].as_f64() {
             Some(t) => format!(
-                "settled (discovery completed, nothing queued) {t:.1} s after the wizards stopped"
+                "settled (discovery completed, nothing queued) {t:.1} s into the settle wait (which starts when the wizards stopped and chaos was off)"
             ),
             None => format!(
                 "**{} campaigns not settled** within the {:.0} s settle wait",

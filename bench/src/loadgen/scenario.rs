@@ -126,6 +126,7 @@ pub struct RestartInfo {
 }
 
 fn failed(name: &str, why: String) -> Value {
+    eprintln!("{name}: FAILED: {why}");
     json!({"name": name, "ok": false, "failures": [why]})
 }
 
@@ -400,7 +401,7 @@ pub async fn run(
         "{name}: {}",
         match settled_after {
             Some(d) => format!(
-                "every campaign settled {:.1} s after the wizards stopped",
+                "every campaign settled {:.1} s into the settle wait",
                 d.as_secs_f64()
             ),
             None => format!(
