@@ -122,16 +122,21 @@ async fn ddb_proxy(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let target = amz_target(&headers);
     if let Some((status, error)) = gw.faults.error_for(rule, &target, &body) {
         tracing::info!(%target, status, "injected DynamoDB fault");
         return aws_json_error(status, error);
     }
     forward_to_moto(&gw, &headers, body).await
+}
+
+/// The operation an AWS JSON-protocol request calls (`X-Amz-Target`, e.g. `AmazonSQS.SendMessage`).
+fn amz_target(headers: &HeaderMap) -> String {
+    headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn aws_json_error(status: u16, body: impl Into<AxumBody>) -> Response {
@@ -205,11 +210,7 @@ async fn chaos_proxy(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if let Some((status, error)) = proxied_fault(&gw.chaos, &service, target) {
+    if let Some((status, error)) = proxied_fault(&gw.chaos, &service, &amz_target(&headers)) {
         return aws_json_error(status, error);
     }
     forward_to_moto(&gw, &headers, body).await

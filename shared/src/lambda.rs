@@ -200,6 +200,16 @@ where
         }
         None
     });
+    run_campaign_groups(runs).await
+}
+
+/// Runs the per-campaign groups of a stream batch, up to [`STREAM_CAMPAIGN_CONCURRENCY`] at
+/// once; each yields the position and sequence number of its first failed record, if any. The
+/// response reports the earliest of those, from which the event source retries.
+pub async fn run_campaign_groups<Fut>(runs: impl Iterator<Item = Fut>) -> DynamoDbEventResponse
+where
+    Fut: Future<Output = Option<(usize, Option<String>)>>,
+{
     let failed: Vec<Option<(usize, Option<String>)>> = futures_util::stream::iter(runs)
         .buffer_unordered(STREAM_CAMPAIGN_CONCURRENCY)
         .collect()

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::dynamodb::Event as StreamEvent;
-use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::streams::DynamoDbEventResponse;
 use chrono::{DateTime, Utc};
 use futures_util::{FutureExt, StreamExt};
 use serde_json::{Value, json};
@@ -36,9 +36,6 @@ impl AppState {
 
 /// Pushes to different connections run concurrently, at most this many at a time.
 pub const PUSH_CONCURRENCY: usize = 64;
-
-/// Campaigns of one batch published at the same time (each campaign's records stay in order).
-pub const CAMPAIGN_CONCURRENCY: usize = 16;
 
 /// At most one `phase_progress` per campaign per this interval (per publisher instance).
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
@@ -155,17 +152,7 @@ impl Publisher {
             let group = groups.remove(&id).unwrap_or_default();
             self.publish_group(state, group)
         });
-        let failed: Vec<Option<(usize, Option<String>)>> = futures_util::stream::iter(runs)
-            .buffer_unordered(CAMPAIGN_CONCURRENCY)
-            .collect()
-            .await;
-        let mut response = DynamoDbEventResponse::default();
-        if let Some((_, sequence)) = failed.into_iter().flatten().min_by_key(|(pos, _)| *pos) {
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = sequence;
-            response.batch_item_failures.push(failure);
-        }
-        response
+        crate::lambda::run_campaign_groups(runs).await
     }
 
     /// One campaign's records of a batch, in order; the position and sequence number of the

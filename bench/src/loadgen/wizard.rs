@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::api::{Api, describe};
+use super::api::{Api, Retried, describe};
 use super::socket::{Conn, Entry, EventLog};
 use super::{Config, backoff, ms};
 
@@ -368,17 +368,7 @@ impl Wizard {
             rec.problems.push(e.clone());
             self.errors.push(format!("campaign {}: {e}", rec.id));
         }
-        let until = (Instant::now() + sh.cfg.retry_budget).min(sh.deadline);
-        let start = self
-            .api
-            .call_retrying(
-                Method::POST,
-                &format!("/campaigns/{}/phases/discovery/start", rec.id),
-                Some(&json!({})),
-                &[],
-                until,
-            )
-            .await;
+        let start = self.start_discovery(sh, &rec.id).await;
         for _ in &start.reasons {
             self.count("seed_call_retries");
         }
@@ -409,6 +399,20 @@ impl Wizard {
         self.records.push(rec);
     }
 
+    /// `POST /campaigns/{id}/phases/discovery/start`, retried within the retry budget.
+    async fn start_discovery(&self, sh: &Shared, id: &str) -> Retried {
+        let until = (Instant::now() + sh.cfg.retry_budget).min(sh.deadline);
+        self.api
+            .call_retrying(
+                Method::POST,
+                &format!("/campaigns/{id}/phases/discovery/start"),
+                Some(&json!({})),
+                &[],
+                until,
+            )
+            .await
+    }
+
     /// Starts discovery by hand (once per campaign), as the product lets the user do after a
     /// failed auto-start: 202, or 409 already running/completed, is fine.
     async fn start_by_hand(&mut self, sh: &Shared, rec: &mut CampaignRecord, reason: String) {
@@ -417,17 +421,7 @@ impl Wizard {
         }
         rec.recovered_by_hand = Some(reason);
         self.count("recovered_by_hand");
-        let until = (Instant::now() + sh.cfg.retry_budget).min(sh.deadline);
-        let r = self
-            .api
-            .call_retrying(
-                Method::POST,
-                &format!("/campaigns/{}/phases/discovery/start", rec.id),
-                Some(&json!({})),
-                &[],
-                until,
-            )
-            .await;
+        let r = self.start_discovery(sh, &rec.id).await;
         for _ in &r.reasons {
             self.count("hand_start_retries");
         }
