@@ -142,25 +142,17 @@ impl CampaignChange {
 }
 
 /// A change and its position in the batch.
-type Positioned = (usize, CampaignChange);
+pub type Positioned = (usize, CampaignChange);
 
 /// How many campaigns' records a stream batch works on at once.
 pub const STREAM_CAMPAIGN_CONCURRENCY: usize = 16;
 
-/// Runs `handler` on a stream batch. Records are grouped by campaign: one campaign's records run
-/// in order and its group stops at its first failure; different campaigns run concurrently
-/// (up to [`STREAM_CAMPAIGN_CONCURRENCY`]), so a batch of 100 records costs a few sequential
-/// round trips rather than 100 (one slow dependency call per record must not push the batch
-/// past the function timeout). The batch reports the earliest failed record: the event source
-/// retries from there, so nothing after it is skipped; records of other campaigns after it that
-/// succeeded run again, which every stream handler tolerates (at-least-once). An unreadable
-/// record is logged and skipped (retrying cannot fix it).
-pub async fn stream_batch<F, Fut>(event: StreamEvent, handler: F) -> DynamoDbEventResponse
-where
-    F: Fn(CampaignChange) -> Fut,
-    Fut: Future<Output = Result<(), AppError>>,
-{
-    let mut groups: Vec<(Option<uuid::Uuid>, Vec<Positioned>)> = Vec::new();
+/// A stream batch's records grouped by campaign: each group in stream order, the groups in the
+/// order of their campaign's first record. An unreadable record, or one without a campaign
+/// image, is logged and skipped (retrying cannot fix it).
+pub fn group_by_campaign(event: &StreamEvent) -> Vec<Vec<Positioned>> {
+    let mut groups: Vec<Vec<Positioned>> = Vec::new();
+    let mut index: std::collections::HashMap<uuid::Uuid, usize> = Default::default();
     for (pos, record) in event.records.iter().enumerate() {
         let change = match CampaignChange::from_record(record) {
             Ok(c) => c,
@@ -169,37 +161,63 @@ where
                 continue;
             }
         };
-        let id = change.campaign_id();
-        match groups.iter_mut().find(|(g, _)| id.is_some() && *g == id) {
-            Some((_, group)) => group.push((pos, change)),
-            None => groups.push((id, vec![(pos, change)])),
-        }
+        let Some(id) = change.campaign_id() else {
+            tracing::error!(eventId = %record.event_id, "stream record without a campaign image skipped");
+            continue;
+        };
+        let group = *index.entry(id).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[group].push((pos, change));
     }
+    groups
+}
+
+/// The span a stream record is handled in.
+pub fn record_span(change: &CampaignChange) -> tracing::Span {
+    tracing::info_span!(
+        "record",
+        campaignId = %change.campaign_id().map(|id| id.to_string()).unwrap_or_default(),
+        correlationId = %change.correlation_id(),
+        eventName = %change.event_name,
+    )
+}
+
+/// Runs `handler` on a stream batch. Records are grouped by campaign ([`group_by_campaign`]): one
+/// campaign's records run in order and its group stops at its first failure; different campaigns
+/// run concurrently (up to [`STREAM_CAMPAIGN_CONCURRENCY`]), so a batch of 100 records costs a
+/// few sequential round trips rather than 100 (one slow dependency call per record must not push
+/// the batch past the function timeout). The batch reports the earliest failed record: the event
+/// source retries from there, so nothing after it is skipped; records of other campaigns after
+/// it that succeeded run again, which every stream handler tolerates (at-least-once).
+pub async fn stream_batch<F, Fut>(event: StreamEvent, handler: F) -> DynamoDbEventResponse
+where
+    F: Fn(CampaignChange) -> Fut,
+    Fut: Future<Output = Result<(), AppError>>,
+{
     let handler = &handler;
-    let runs = groups.into_iter().map(|(_, group)| async move {
-        for (pos, change) in group {
-            let span = tracing::info_span!(
-                "record",
-                campaignId = %change.campaign_id().map(|id| id.to_string()).unwrap_or_default(),
-                correlationId = %change.correlation_id(),
-                eventName = %change.event_name,
-            );
-            let sequence = change.sequence_number.clone();
-            let result = AssertUnwindSafe(handler(change).instrument(span.clone()))
-                .catch_unwind()
-                .await;
-            let _e = span.enter();
-            match result {
-                Ok(Ok(())) => continue,
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "stream record failed; retrying from here")
+    let runs = group_by_campaign(&event)
+        .into_iter()
+        .map(|group| async move {
+            for (pos, change) in group {
+                let span = record_span(&change);
+                let sequence = change.sequence_number.clone();
+                let result = AssertUnwindSafe(handler(change).instrument(span.clone()))
+                    .catch_unwind()
+                    .await;
+                let _e = span.enter();
+                match result {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "stream record failed; retrying from here")
+                    }
+                    Err(_) => tracing::error!("stream handler panicked; retrying from here"),
                 }
-                Err(_) => tracing::error!("stream handler panicked; retrying from here"),
+                return Some((pos, sequence));
             }
-            return Some((pos, sequence));
-        }
-        None
-    });
+            None
+        });
     run_campaign_groups(runs).await
 }
 

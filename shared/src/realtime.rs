@@ -127,31 +127,9 @@ impl Publisher {
         state: &AppState,
         event: StreamEvent,
     ) -> DynamoDbEventResponse {
-        let mut order: Vec<Uuid> = Vec::new();
-        let mut groups: HashMap<Uuid, Vec<(usize, CampaignChange)>> = HashMap::new();
-        for (pos, record) in event.records.iter().enumerate() {
-            let change = match CampaignChange::from_record(record) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(error = %e, eventId = %record.event_id, "unreadable stream record skipped");
-                    continue;
-                }
-            };
-            let Some(id) = change.campaign_id() else {
-                continue;
-            };
-            groups
-                .entry(id)
-                .or_insert_with(|| {
-                    order.push(id);
-                    Vec::new()
-                })
-                .push((pos, change));
-        }
-        let runs = order.into_iter().map(|id| {
-            let group = groups.remove(&id).unwrap_or_default();
-            self.publish_group(state, group)
-        });
+        let runs = crate::lambda::group_by_campaign(&event)
+            .into_iter()
+            .map(|group| self.publish_group(state, group));
         crate::lambda::run_campaign_groups(runs).await
     }
 
@@ -162,7 +140,7 @@ impl Publisher {
     async fn publish_group(
         &self,
         state: &AppState,
-        group: Vec<(usize, CampaignChange)>,
+        group: Vec<crate::lambda::Positioned>,
     ) -> Option<(usize, Option<String>)> {
         let mut subscribers = None;
         // A progress event that a later record of this batch supersedes (newer progress, or the
@@ -188,12 +166,7 @@ impl Publisher {
         for (i, (pos, change)) in group.into_iter().enumerate() {
             let superseded: Vec<PhaseName> =
                 phase_updates[i + 1..].iter().flatten().copied().collect();
-            let span = tracing::info_span!(
-                "record",
-                campaignId = %change.campaign_id().map(|id| id.to_string()).unwrap_or_default(),
-                correlationId = %change.correlation_id(),
-                eventName = %change.event_name,
-            );
+            let span = crate::lambda::record_span(&change);
             let sequence = change.sequence_number.clone();
             let run = self
                 .publish(state, change, &superseded, &mut subscribers)
