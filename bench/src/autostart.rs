@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use bench::{env, percentiles, row};
+use bench::{env, percentiles, phase_seconds, row, run_phase_by_hand};
 use integration_tests::{Client, campaign_body, ms, phase};
 use serde_json::json;
 
@@ -82,24 +82,8 @@ async fn main() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    c.post(
-        &format!("/campaigns/{id}/phases/discovery/start"),
-        &json!({}),
-    )
-    .await
-    .expect(202);
-    let done = c
-        .wait_status(&id, Duration::from_secs(600), |s| {
-            phase(s, "discovery")["status"] == "completed"
-        })
-        .await;
-    let d = phase(&done, "discovery");
-    let t = |k: &str| {
-        chrono::DateTime::parse_from_rfc3339(d[k].as_str().unwrap_or_default())
-            .map(|t| t.timestamp_millis())
-            .unwrap_or(0)
-    };
-    let secs = (t("completedAt") - t("startedAt")) as f64 / 1000.0;
+    let done = run_phase_by_hand(&c, &id, "discovery", Duration::from_secs(600)).await;
+    let secs = phase_seconds(phase(&done, "discovery"));
     let rate = domains as f64 / secs.max(0.001);
 
     let result = json!({

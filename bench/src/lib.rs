@@ -1,5 +1,10 @@
-//! What the benchmark binaries share: settings from the environment and percentile tables.
+//! What the benchmark binaries share: settings from the environment, percentile tables, event
+//! latency and phases run by hand.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use integration_tests::{Client, phase};
 use serde_json::{Value, json};
 
 pub mod loadgen;
@@ -37,4 +42,30 @@ pub fn row(name: &str, p: &Value) -> String {
         f("p99"),
         f("max")
     )
+}
+
+/// Milliseconds from an event's `at` to `received`.
+pub fn event_latency_ms(event: &Value, received: DateTime<Utc>) -> Option<f64> {
+    let at = DateTime::parse_from_rfc3339(event["at"].as_str()?).ok()?;
+    Some((received - at.with_timezone(&Utc)).num_microseconds()? as f64 / 1000.0)
+}
+
+/// Starts phase `name` of campaign `id` by hand (asserting 202) and waits until it completed;
+/// returns the final status body.
+pub async fn run_phase_by_hand(c: &Client, id: &str, name: &str, timeout: Duration) -> Value {
+    c.post(&format!("/campaigns/{id}/phases/{name}/start"), &json!({}))
+        .await
+        .expect(202);
+    c.wait_status(id, timeout, |s| phase(s, name)["status"] == "completed")
+        .await
+}
+
+/// Seconds from a phase's `startedAt` to its `completedAt` (server timestamps).
+pub fn phase_seconds(phase: &Value) -> f64 {
+    let t = |k: &str| {
+        DateTime::parse_from_rfc3339(phase[k].as_str().unwrap_or_default())
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0)
+    };
+    (t("completedAt") - t("startedAt")) as f64 / 1000.0
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use bench::env;
+use bench::{env, phase_seconds, run_phase_by_hand};
 use campaign_shared::adapters::dns::DnsValidator;
 use campaign_shared::domain::resources::DnsPersonaConfig;
 use hickory_resolver::Resolver;
@@ -114,34 +114,10 @@ async fn main() {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    c.post(
-        &format!("/campaigns/{id}/phases/discovery/start"),
-        &json!({}),
-    )
-    .await
-    .expect(202);
-    c.wait_status(&id, Duration::from_secs(300), |s| {
-        phase(s, "discovery")["status"] == "completed"
-    })
-    .await;
-    c.post(
-        &format!("/campaigns/{id}/phases/validation/start"),
-        &json!({}),
-    )
-    .await
-    .expect(202);
-    let done = c
-        .wait_status(&id, Duration::from_secs(600), |s| {
-            phase(s, "validation")["status"] == "completed"
-        })
-        .await;
+    run_phase_by_hand(&c, &id, "discovery", Duration::from_secs(300)).await;
+    let done = run_phase_by_hand(&c, &id, "validation", Duration::from_secs(600)).await;
     let v = phase(&done, "validation");
-    let t = |k: &str| {
-        chrono::DateTime::parse_from_rfc3339(v[k].as_str().unwrap_or_default())
-            .map(|t| t.timestamp_millis())
-            .unwrap_or(0)
-    };
-    let pipeline = (t("completedAt") - t("startedAt")) as f64 / 1000.0;
+    let pipeline = phase_seconds(v);
     assert_eq!(
         v["summary"]["resolved"],
         json!(n.div_ceil(3)),

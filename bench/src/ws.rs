@@ -22,12 +22,6 @@ use integration_tests::{Client, Socket, campaign_body, token_for};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-/// Milliseconds from an event's `at` to `received`.
-fn latency(event: &Value, received: DateTime<Utc>) -> Option<f64> {
-    let at = DateTime::parse_from_rfc3339(event["at"].as_str()?).ok()?;
-    Some((received - at.with_timezone(&Utc)).num_microseconds()? as f64 / 1000.0)
-}
-
 /// Reads events until `stop` holds (or `deadline`); returns (event, receive time) pairs.
 async fn collect(
     ws: &mut Socket,
@@ -114,7 +108,7 @@ async fn latency_with_clients(
         match r {
             Ok(events) => {
                 for (e, received) in events {
-                    if let Some(ms) = latency(&e, received) {
+                    if let Some(ms) = bench::event_latency_ms(&e, received) {
                         all.push(ms);
                         by_type
                             .entry(e["type"].as_str().unwrap_or_default().to_string())
@@ -185,7 +179,7 @@ async fn fan_out(subscribers: usize, domains: u64) -> Result<Value, String> {
                     let _ = tx.send((
                         kind,
                         e["version"].as_u64().unwrap_or_default(),
-                        latency(&e, received).unwrap_or(f64::NAN),
+                        bench::event_latency_ms(&e, received).unwrap_or(f64::NAN),
                     ));
                 }
                 ws.close().await;

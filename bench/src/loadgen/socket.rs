@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use integration_tests::{WS_ANSWERS, WsStream, ws_url_with_token};
@@ -91,12 +91,6 @@ impl EventLog {
     }
 }
 
-/// Milliseconds from an event's `at` to `received`.
-pub fn latency(event: &Value, received: DateTime<Utc>) -> Option<f64> {
-    let at = DateTime::parse_from_rfc3339(event["at"].as_str()?).ok()?;
-    Some((received - at.with_timezone(&Utc)).num_microseconds()? as f64 / 1000.0)
-}
-
 /// An open WebSocket with its reader task.
 pub struct Conn {
     sink: SplitSink<WsStream, Message>,
@@ -144,7 +138,7 @@ impl Conn {
                     continue;
                 }
                 let campaign = value["campaignId"].as_str().unwrap_or_default().to_string();
-                let latency_ms = latency(&value, now);
+                let latency_ms = crate::event_latency_ms(&value, now);
                 log.push(
                     &campaign,
                     Entry::Event {
