@@ -144,10 +144,7 @@ impl Chaos {
 pub fn proxied_fault(chaos: &Chaos, service: &str, target: &str) -> Option<(u16, &'static str)> {
     let operation = target.rsplit('.').next().unwrap_or_default();
     match service {
-        "ddb" if chaos.strike(Kind::DdbThrottle) => Some((
-            400,
-            r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"injected fault (chaos)"}"#,
-        )),
+        "ddb" if chaos.strike(Kind::DdbThrottle) => Some((400, crate::faults::DDB_THROTTLE_BODY)),
         "sqs"
             if matches!(operation, "SendMessage" | "SendMessageBatch")
                 && chaos.strike(Kind::SqsSendFailure) =>

@@ -27,6 +27,9 @@ pub struct FaultRule {
     pub error: String,
 }
 
+/// DynamoDB's error body for a throttled request (what the SDK parses as `ThrottlingException`).
+pub const DDB_THROTTLE_BODY: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"injected fault"}"#;
+
 fn default_error() -> String {
     "throttle".into()
 }
@@ -106,10 +109,7 @@ impl Faults {
                 500,
                 r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}"#.into(),
             ),
-            _ => (
-                400,
-                r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"injected fault"}"#.into(),
-            ),
+            _ => (400, DDB_THROTTLE_BODY.into()),
         })
     }
 }
