@@ -80,8 +80,15 @@ test('Full Auto: subscribes before it creates, and discovery starts automaticall
 
   // Loading states, in order.
   const ui = await uiLog(page);
+  // What the user must see: the button disabled as "Creating..." from the click on, then the
+  // started toast. "Starting Campaign..." shows only while the event is still on its way: when it
+  // arrives with the 201, React renders both updates at once and that state is never painted
+  // (the loading-states test below delays the event to see it), so it is allowed, not required.
   const order = ['button: Creating... (disabled)', 'button: Starting Campaign... (disabled)', `toast: ${TOAST.started}`];
-  expect(ui.filter((l) => order.includes(l)), ui.join('\n')).toEqual(order);
+  const seen = ui.filter((l) => order.includes(l));
+  expect(seen[0], ui.join('\n')).toBe(order[0]);
+  expect(seen[seen.length - 1], ui.join('\n')).toBe(order[2]);
+  expect(seen.filter((l) => l !== order[1]), ui.join('\n')).toEqual([order[0], order[2]]);
 
   // The API call order: subscribe * (and its answer) → POST /campaigns → phase_auto_started → GET campaign.
   const t = traffic.slice(mark);
@@ -153,7 +160,10 @@ test('Full Auto with a disabled proxy: auto-start fails gracefully, then a manua
   await shots.take('auto-start-failed');
 
   const ui = await uiLog(page);
-  expect(ui, ui.join('\n')).toContain('button: Starting Campaign... (disabled)');
+  // The button was disabled from the click on ("Starting Campaign..." may be skipped when the
+  // failure event arrives with the 201: see the first test) and no started toast ever showed.
+  expect(ui, ui.join('\n')).toContain('button: Creating... (disabled)');
+  expect(ui.filter((l) => l.startsWith('button: ') && !l.endsWith('(disabled)') && l !== 'button: Create campaign' && l !== 'button: Next'), ui.join('\n')).toEqual([]);
   expect(ui, ui.join('\n')).not.toContain(`toast: ${TOAST.started}`);
   expect(traffic.some((e) => e.kind === 'ws-in' && e.msg?.type === 'auto_start_failed' && e.msg?.campaignId === id), describeTraffic(traffic).join('\n')).toBe(true);
   const failed = await api.status(id);
