@@ -2,13 +2,18 @@ import type {
   Campaign,
   CampaignStatus,
   CreateCampaignRequest,
+  DiscoveryConfig,
+  DomainResult,
   ErrorBody,
+  KeywordsConfig,
   ErrorDetail,
   Mode,
   Page,
   Persona,
   PersonaKind,
+  PhaseAction,
   Proxy,
+  ResultFilter,
 } from './types';
 
 /** An HTTP error as the API reports it (or a network failure, status 0). */
@@ -134,10 +139,23 @@ export class ApiClient {
   }
 
   startPhase(id: string, phase: string): Promise<Campaign> {
+    return this.phaseAction(id, phase, 'start');
+  }
+
+  /** POST …/phases/{phase}/start|pause|resume|stop → 202 with the campaign. */
+  phaseAction(id: string, phase: string, action: PhaseAction): Promise<Campaign> {
     return this.json(
       'POST',
-      `/campaigns/${encodeURIComponent(id)}/phases/${encodeURIComponent(phase)}/start`,
+      `/campaigns/${encodeURIComponent(id)}/phases/${encodeURIComponent(phase)}/${action}`,
     );
+  }
+
+  /** PUT …/config: replaces the parts given (discovery, keywords, personaIds, proxyIds). */
+  putConfig(
+    id: string,
+    body: { discovery?: DiscoveryConfig; keywords?: KeywordsConfig; personaIds?: string[]; proxyIds?: string[] },
+  ): Promise<Campaign> {
+    return this.json('PUT', `/campaigns/${encodeURIComponent(id)}/config`, { body });
   }
 
   /** GET /status with If-None-Match; a 304 is reported as `notModified`. */
@@ -152,6 +170,15 @@ export class ApiClient {
 
   listDomains(id: string, limit = 25, cursor?: string | null): Promise<Page<string>> {
     return this.json('GET', `/campaigns/${encodeURIComponent(id)}/domains${query({ limit, cursor })}`);
+  }
+
+  /** `?include=results` (and `?status=` when filtering): per-domain DNS and HTTP results. */
+  listDomainResults(
+    id: string,
+    opts: { status?: ResultFilter | null; limit?: number; cursor?: string | null } = {},
+  ): Promise<Page<DomainResult>> {
+    const q = query({ include: 'results', status: opts.status, limit: opts.limit ?? 25, cursor: opts.cursor });
+    return this.json('GET', `/campaigns/${encodeURIComponent(id)}/domains${q}`);
   }
 
   deleteCampaign(id: string): Promise<void> {
@@ -226,8 +253,17 @@ async function toApiError(res: Response, onUnauthorized?: () => void): Promise<A
     message: e?.message ?? res.statusText ?? `HTTP ${res.status}`,
     correlationId: e?.correlationId ?? res.headers.get('X-Correlation-Id') ?? undefined,
     details: e?.details,
-    retryAfterMs: retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : undefined,
+    retryAfterMs: parseRetryAfter(retryAfter),
   });
   if (res.status === 401) onUnauthorized?.();
   return err;
+}
+
+/** `Retry-After`: delta-seconds or an HTTP date (RFC 9110), as milliseconds from `now`. */
+export function parseRetryAfter(v: string | null | undefined, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  const t = v.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const at = Date.parse(t);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -2,8 +2,10 @@
 
 export type Mode = 'step_by_step' | 'full_sequence';
 export type PatternType = 'prefix' | 'suffix' | 'both';
-export type PhaseName = 'discovery' | 'validation' | string;
-export type PhaseStatus = 'not_started' | 'queued' | 'running' | 'completed' | 'failed';
+export type PhaseName = 'discovery' | 'validation' | 'keywords' | string;
+/** `queued` is not sent by the server today; it is tolerated as "not started yet". */
+export type PhaseStatus = 'not_started' | 'queued' | 'running' | 'paused' | 'stopped' | 'completed' | 'failed';
+export type PhaseAction = 'start' | 'pause' | 'resume' | 'stop';
 export type AutoStartStatus =
   | 'not_requested'
   | 'queued'
@@ -21,8 +23,17 @@ export interface DiscoveryConfig {
   numDomains: number;
 }
 
+export type KeywordMatch = 'any' | 'all';
+
+export interface KeywordsConfig {
+  terms: string[];
+  paths: string[];
+  match: KeywordMatch;
+}
+
 export interface CampaignConfig {
   discovery?: DiscoveryConfig | null;
+  keywords?: KeywordsConfig | null;
   personaIds: string[];
   proxyIds: string[];
 }
@@ -42,6 +53,27 @@ export interface Phase {
   startedAt: string | null;
   completedAt: string | null;
   error: ErrorInfo | string | null;
+  /** Per-phase counts once it ran, e.g. `{resolved, unresolved}` or `{matched, noMatch, …}`. */
+  summary?: Record<string, number> | null;
+  /** This phase's own auto-start (Full Auto), so a later request never hides an earlier one. */
+  autoStart?: AutoStart | null;
+  /** The sweeper's last re-drive of this phase. */
+  recovery?: Recovery | null;
+}
+
+export type RecoveryReason = 'stale_queued' | 'stalled_phase' | 'stream_failure';
+
+export interface Recovery {
+  redrives: number;
+  reason: RecoveryReason | string;
+  at: string | null;
+}
+
+/** The pre-start checks of one phase (API.md "readiness"). */
+export interface Readiness {
+  phase: PhaseName;
+  ready: boolean;
+  problems: ErrorDetail[];
 }
 
 export interface AutoStart {
@@ -66,6 +98,7 @@ export interface Campaign {
   config: CampaignConfig;
   phases: Phase[];
   autoStart: AutoStart;
+  readiness?: Readiness[];
 }
 
 export interface CampaignStatus {
@@ -74,7 +107,39 @@ export interface CampaignStatus {
   version: number;
   autoStart: AutoStart;
   phases: Phase[];
+  readiness?: Readiness[];
   updatedAt: string;
+}
+
+export type DnsStatus = 'resolved' | 'unresolved' | string;
+export type HttpStatus = 'matched' | 'no_match' | 'unreachable' | 'error' | 'skipped';
+/** `?status=` of GET …/domains: filters on the latest phase that ran. */
+export type ResultFilter = DnsStatus | HttpStatus | 'pending';
+
+export interface DomainResult {
+  domain: string;
+  dns?: { status: DnsStatus; addresses?: string[]; error?: string | null } | null;
+  http?: {
+    status: HttpStatus;
+    httpStatus?: number | null;
+    finalUrl?: string | null;
+    title?: string | null;
+    hits?: Record<string, number> | null;
+    error?: string | null;
+  } | null;
+}
+
+/** An `http` persona's config (API.md); every field but userAgent has a server default. */
+export interface HttpPersonaConfig {
+  userAgent: string;
+  headers?: Record<string, string>;
+  scheme?: 'https' | 'http';
+  port?: number;
+  timeoutMs?: number;
+  concurrency?: number;
+  rateLimitPerSecond?: number;
+  maxBodyBytes?: number;
+  followRedirects?: number;
 }
 
 export interface CreateCampaignRequest {
@@ -127,6 +192,10 @@ export type EventType =
   | 'phase_progress'
   | 'phase_completed'
   | 'phase_failed'
+  | 'phase_paused'
+  | 'phase_resumed'
+  | 'phase_stopped'
+  | 'phase_recovered'
   | 'auto_start_failed'
   | 'auto_start_cancelled'
   | 'campaign_deleted';

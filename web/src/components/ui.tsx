@@ -5,6 +5,8 @@ const LABELS: Record<string, string> = {
   not_started: 'Not started',
   queued: 'Queued',
   running: 'Running',
+  paused: 'Paused',
+  stopped: 'Stopped',
   completed: 'Completed',
   failed: 'Failed',
   not_requested: 'Not requested',

@@ -1,26 +1,32 @@
+/**
+ * One campaign, live: events (and the /status poll when they stop) drive everything shown; the
+ * phase controls' 202 bodies are applied only when newer than what is shown.
+ */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError } from '../api/client';
 import type { Campaign, CampaignEvent, Phase } from '../api/types';
-import { Badge, ProgressBar, Spinner, StatusBadge, errorText, formatTime, label } from '../components/ui';
+import { successText, failureOutcome, type Control, type ControlKind } from '../campaign/controls';
+import { Badge, Spinner, StatusBadge, errorText, formatTime, label } from '../components/ui';
 import { useToast } from '../components/Toasts';
 import { useApp } from '../context';
 import { applyEvent, applyStatus } from '../realtime/apply';
-import { describeError, isAlreadyStarted } from '../wizard/submit';
+import { describeError } from '../wizard/submit';
+import { DomainsList } from './campaign/DomainsList';
+import { PhasesCard, type ActionError } from './campaign/PhasesCard';
 
-const TERMINAL: CampaignEvent['type'][] = ['phase_completed', 'phase_failed', 'auto_start_failed', 'phase_auto_started', 'phase_started'];
+/** Events after which the whole campaign is read again (readiness, summaries, reset phases). */
+const RELOAD_ON: CampaignEvent['type'][] = [
+  'phase_completed',
+  'phase_failed',
+  'phase_stopped',
+  'auto_start_failed',
+  'auto_start_cancelled',
+  'phase_auto_started',
+  'phase_started',
+];
 
 /** Keep whichever copy is newer (version never goes backwards). */
 const newer = (a: Campaign | null, b: Campaign): Campaign => (a && a.version > b.version ? a : b);
-
-function startablePhase(phases: Phase[]): Phase | null {
-  for (let i = 0; i < phases.length; i++) {
-    const p = phases[i];
-    if (p.status === 'completed') continue;
-    if (p.status === 'not_started' && (i === 0 || phases[i - 1].status === 'completed')) return p;
-    return null;
-  }
-  return null;
-}
 
 export function CampaignPage({ id }: { id: string }) {
   const { api, socket, config, connState } = useApp();
@@ -29,8 +35,9 @@ export function CampaignPage({ id }: { id: string }) {
   const [loadError, setLoadError] = useState<string | null>(null);
   const [polling, setPolling] = useState(false);
   const [lastPoll, setLastPoll] = useState<Date | null>(null);
-  const [starting, setStarting] = useState<string | null>(null);
-  const [startError, setStartError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState<{ phase: string; kind: ControlKind } | null>(null);
+  const [actionError, setActionError] = useState<ActionError | null>(null);
+  const busyRef = useRef(false);
   const [copied, setCopied] = useState(false);
   const lastEventAt = useRef(Date.now());
   const etag = useRef<string | null>(null);
@@ -71,7 +78,7 @@ export function CampaignPage({ id }: { id: string }) {
       seen();
       if (!loaded.current) early.current.push(ev);
       else setCampaign((c) => (c ? applyEvent(c, ev) : c));
-      if (TERMINAL.includes(ev.type)) void reload();
+      if (RELOAD_ON.includes(ev.type)) void reload();
     });
     const offSt = socket.onStatus((cid, s) => {
       if (cid !== id) return;
@@ -116,23 +123,23 @@ export function CampaignPage({ id }: { id: string }) {
     };
   }, [polling, api, id, config.pollIntervalMs]);
 
-  const start = async (phase: string) => {
-    setStarting(phase);
-    setStartError(null);
+  const control = async (phase: Phase, c: Control) => {
+    if (busyRef.current) return; // a double click sends one request
+    busyRef.current = true;
+    setBusy({ phase: phase.phase, kind: c.kind });
+    setActionError(null);
     try {
-      const c = await api.startPhase(id, phase);
-      setCampaign((prev) => newer(prev, c));
-      toast.show('success', `${cap(phase)} started`);
+      const updated = await api.phaseAction(id, phase.phase, c.action);
+      setCampaign((prev) => newer(prev, updated));
+      toast.show('success', successText(c.kind, phase.phase));
     } catch (e) {
-      if (isAlreadyStarted(e)) {
-        toast.show('info', `${cap(phase)} is already running`);
-        void reload();
-      } else {
-        setStartError(e instanceof ApiError ? e : new ApiError({ status: 0, code: 'ERROR', message: String(e) }));
-        toast.show('error', `Could not start ${phase}: ${e instanceof ApiError ? e.code : describeError(e)}`);
-      }
+      const o = failureOutcome(c.kind, phase.phase, e);
+      toast.show(o.tone, o.text);
+      if (o.keep && e instanceof ApiError) setActionError({ phase: phase.phase, kind: c.kind, status: phase.status, error: e, at: Date.now() });
+      if (o.refresh) void reload();
     } finally {
-      setStarting(null);
+      busyRef.current = false;
+      setBusy(null);
     }
   };
 
@@ -168,8 +175,8 @@ export function CampaignPage({ id }: { id: string }) {
 
   const discovery = campaign.phases.find((p) => p.phase === 'discovery');
   const autoStarted = discovery?.trigger === 'auto';
-  const next = startablePhase(campaign.phases);
   const as = campaign.autoStart;
+  const asQuota = as.status === 'failed' && as.error && typeof as.error === 'object' && as.error.code === 'QUOTA_EXCEEDED';
 
   return (
     <div className="campaign">
@@ -230,71 +237,24 @@ export function CampaignPage({ id }: { id: string }) {
           </p>
           {as.status === 'failed' && (
             <p className="form-error" role="alert">
-              Auto-start of {as.phase ?? 'discovery'} failed: {errorText(as.error) ?? 'no reason given'}. Fix the cause (for example
-              enable the proxy on the <a href="#/proxies">Proxies</a> page or fix the persona on the <a href="#/personas">Personas</a>{' '}
-              page), then start {as.phase ?? 'discovery'} manually.
+              Auto-start of {as.phase ?? 'discovery'} failed: {errorText(as.error) ?? 'no reason given'}.{' '}
+              {asQuota ? (
+                <>
+                  A per-user quota was reached when it was due to start: start {as.phase ?? 'discovery'} manually once you are back
+                  under it (for example after another campaign finishes or is stopped).
+                </>
+              ) : (
+                <>
+                  Fix the cause (for example enable the proxy on the <a href="#/proxies">Proxies</a> page or fix the persona on the{' '}
+                  <a href="#/personas">Personas</a> page), then start {as.phase ?? 'discovery'} manually.
+                </>
+              )}
             </p>
           )}
         </section>
       )}
 
-      <section className="card" aria-labelledby="phases-title">
-        <div className="section-head">
-          <h2 id="phases-title">Phases</h2>
-          {next && (
-            <button type="button" className="btn btn-primary" onClick={() => void start(next.phase)} disabled={starting !== null}>
-              {starting === next.phase && <Spinner />}
-              {starting === next.phase ? `Starting ${next.phase}...` : `Start ${next.phase}`}
-            </button>
-          )}
-        </div>
-        {startError && (
-          <div className="form-error" role="alert">
-            <p>
-              Could not start: {startError.code} — {startError.message}
-            </p>
-            {startError.details.length > 0 && (
-              <ul>
-                {startError.details.map((d, i) => (
-                  <li key={i}>
-                    <code>{d.field}</code>: {d.problem}
-                  </li>
-                ))}
-              </ul>
-            )}
-            {startError.correlationId && <p className="muted">Correlation ID: {startError.correlationId}</p>}
-          </div>
-        )}
-        <table className="phases">
-          <thead>
-            <tr>
-              <th scope="col">Phase</th>
-              <th scope="col">Status</th>
-              <th scope="col">Trigger</th>
-              <th scope="col">Progress</th>
-              <th scope="col">Started</th>
-              <th scope="col">Completed</th>
-            </tr>
-          </thead>
-          <tbody>
-            {campaign.phases.map((p) => (
-              <tr key={p.phase} aria-label={`${p.phase} phase`}>
-                <th scope="row">{cap(p.phase)}</th>
-                <td>
-                  <StatusBadge status={p.status} />
-                  {p.error && <div className="field-error">{errorText(p.error)}</div>}
-                </td>
-                <td>{p.trigger ? label(p.trigger) : '—'}</td>
-                <td className="progress-cell">
-                  <ProgressBar phase={p} expectedTotal={p.phase === 'discovery' ? campaign.config.discovery?.numDomains : undefined} />
-                </td>
-                <td>{formatTime(p.startedAt)}</td>
-                <td>{formatTime(p.completedAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <PhasesCard campaign={campaign} busy={busy} actionError={actionError} onControl={(p, c) => void control(p, c)} />
 
       {discovery && (discovery.progress.done > 0 || discovery.status === 'completed') && (
         <DomainsList campaignId={campaign.id} refreshKey={`${discovery.status}`} />
@@ -303,87 +263,3 @@ export function CampaignPage({ id }: { id: string }) {
   );
 }
 
-function cap(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-const PAGE = 25;
-
-function DomainsList({ campaignId, refreshKey }: { campaignId: string; refreshKey: string }) {
-  const { api } = useApp();
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const [page, setPage] = useState(0);
-  const [items, setItems] = useState<string[] | null>(null);
-  const [nextCursor, setNextCursor] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-
-  const seq = useRef(0);
-  const load = useCallback(
-    async (cursor: string | null) => {
-      // Only the latest request may update the list (responses can arrive out of order).
-      const mine = ++seq.current;
-      setLoading(true);
-      try {
-        const r = await api.listDomains(campaignId, PAGE, cursor);
-        if (mine !== seq.current) return;
-        setItems(r.items);
-        setNextCursor(r.nextCursor ?? null);
-        setError(null);
-      } catch (e) {
-        if (mine === seq.current) setError(describeError(e));
-      } finally {
-        if (mine === seq.current) setLoading(false);
-      }
-    },
-    [api, campaignId],
-  );
-
-  useEffect(() => {
-    void load(cursors[page] ?? null);
-  }, [page, refreshKey, load]);
-
-  const goNext = () => {
-    if (!nextCursor) return;
-    setCursors((c) => [...c.slice(0, page + 1), nextCursor]);
-    setPage(page + 1);
-  };
-
-  return (
-    <section className="card" aria-labelledby="domains-title">
-      <div className="section-head">
-        <h2 id="domains-title">Domains</h2>
-        <span className="muted">Page {page + 1}</span>
-      </div>
-      {error && (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      )}
-      {items === null ? (
-        <p className="muted">
-          <Spinner /> Loading domains…
-        </p>
-      ) : items.length === 0 ? (
-        <p className="muted">No domains yet.</p>
-      ) : (
-        <ul className="domains" aria-label="Domains" aria-busy={loading}>
-          {items.map((d) => (
-            <li key={d}>{d}</li>
-          ))}
-        </ul>
-      )}
-      <div className="pager">
-        <button type="button" className="btn btn-small" onClick={() => setPage(Math.max(0, page - 1))} disabled={page === 0 || loading}>
-          Previous page
-        </button>
-        <button type="button" className="btn btn-small" onClick={() => void load(cursors[page] ?? null)} disabled={loading}>
-          Refresh domains
-        </button>
-        <button type="button" className="btn btn-small" onClick={goNext} disabled={!nextCursor || loading}>
-          Next page
-        </button>
-      </div>
-    </section>
-  );
-}
