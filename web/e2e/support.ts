@@ -205,18 +205,19 @@ export interface WizardInput {
   numDomains?: string;
   personas?: string[];
   proxies?: string[];
+  keywords?: { terms: string[]; paths?: string[]; match?: 'any' | 'all' };
   mode: 'Manual' | 'Full Auto';
 }
 
-/** Walks the four wizard steps by label and role, with a screenshot of each; stops before Create. */
+/** Walks the five wizard steps by label and role, with a screenshot of each; stops before Create. */
 export async function fillWizard(page: Page, shots: Shots, w: WizardInput): Promise<void> {
   await page.getByRole('link', { name: 'New campaign' }).first().click();
-  await expect(page.getByRole('heading', { name: 'Step 1 of 4: Name' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Step 1 of 5: Name' })).toBeVisible();
   await page.getByLabel('Campaign name').fill(w.name);
   await shots.take('wizard-1-name');
   await page.getByRole('button', { name: 'Next' }).click();
 
-  await expect(page.getByRole('heading', { name: 'Step 2 of 4: Discovery settings' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Step 2 of 5: Discovery settings' })).toBeVisible();
   await page.getByRole('radio', { name: /^Prefix/ }).check();
   await page.getByLabel('Constant string').fill(w.constantString ?? 'shop');
   await page.getByLabel('Variable length').fill(w.variableLength ?? '3');
@@ -226,15 +227,24 @@ export async function fillWizard(page: Page, shots: Shots, w: WizardInput): Prom
   await shots.take('wizard-2-discovery');
   await page.getByRole('button', { name: 'Next' }).click();
 
-  await expect(page.getByRole('heading', { name: 'Step 3 of 4: Personas & proxies' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Step 3 of 5: Personas & proxies' })).toBeVisible();
   for (const p of w.personas ?? []) await page.getByRole('group', { name: 'Personas' }).getByRole('checkbox', { name: new RegExp(escapeRe(p)) }).check();
   for (const p of w.proxies ?? []) await page.getByRole('group', { name: 'Proxies' }).getByRole('checkbox', { name: new RegExp(escapeRe(p)) }).check();
   await shots.take('wizard-3-resources');
   await page.getByRole('button', { name: 'Next' }).click();
 
-  await expect(page.getByRole('heading', { name: 'Step 4 of 4: Execution mode' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Step 4 of 5: Keywords' })).toBeVisible();
+  if (w.keywords) {
+    await page.getByLabel('Keyword terms').fill(w.keywords.terms.join('\n'));
+    if (w.keywords.paths) await page.getByLabel('Paths to fetch').fill(w.keywords.paths.join('\n'));
+    await page.getByRole('radio', { name: w.keywords.match === 'all' ? /^All terms/ : /^Any term/ }).check();
+  }
+  await shots.take('wizard-4-keywords');
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  await expect(page.getByRole('heading', { name: 'Step 5 of 5: Execution mode' })).toBeVisible();
   await page.getByRole('radio', { name: new RegExp(`^${w.mode}`) }).check();
-  await shots.take('wizard-4-mode');
+  await shots.take('wizard-5-mode');
 }
 
 export function escapeRe(s: string): string {

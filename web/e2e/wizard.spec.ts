@@ -382,7 +382,7 @@ test('Wizard: live domain count, client checks and server 422 details on their f
   await expect(page.getByLabel('Campaign name')).toHaveAttribute('aria-invalid', 'true');
   await page.keyboard.type('Validation');
   await page.keyboard.press('Enter');
-  await expect(page.getByRole('heading', { name: 'Step 2 of 4: Discovery settings' })).toBeFocused();
+  await expect(page.getByRole('heading', { name: 'Step 2 of 5: Discovery settings' })).toBeFocused();
 
   // Live possible-domain count.
   const count = page.getByTestId('possible-count');
@@ -405,13 +405,25 @@ test('Wizard: live domain count, client checks and server 422 details on their f
 
   await page.getByRole('checkbox', { name: /soon-deleted/ }).check();
   await page.getByRole('button', { name: 'Next' }).click();
+  // Keywords: client checks on their fields, then none (optional).
+  await expect(page.getByRole('heading', { name: 'Step 4 of 5: Keywords' })).toBeVisible();
+  await page.getByLabel('Keyword terms').fill('sale\nSale');
+  await page.getByLabel('Paths to fetch').fill('shop');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByLabel('Keyword terms')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByLabel('Paths to fetch')).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByText('Each term once (terms match case-insensitively): “Sale” repeated.')).toBeVisible();
+  await shots.take('keywords-client-errors');
+  await page.getByLabel('Keyword terms').fill('');
+  await page.getByLabel('Paths to fetch').fill('/');
+  await page.getByRole('button', { name: 'Next' }).click();
   await page.getByRole('radio', { name: /^Manual/ }).check();
   // The persona disappears before the create: only the server can tell.
   expect((await api.json('DELETE', `/personas/${persona.id}`)).status).toBe(204);
   await page.getByRole('button', { name: 'Create campaign' }).click();
 
   await expect(page.getByRole('alert').filter({ hasText: 'Could not create the campaign: INVALID_CONFIG' })).toBeVisible();
-  await expect(page.getByRole('heading', { name: 'Step 3 of 4: Personas & proxies' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Step 3 of 5: Personas & proxies' })).toBeVisible();
   const group = page.getByRole('group', { name: 'Personas' });
   await expect(group.locator('.field-error')).toBeVisible();
   await expect(group).toHaveAttribute('aria-describedby', 'f-personaIds-error');

@@ -13,6 +13,7 @@ import { applyEvent, applyStatus } from '../realtime/apply';
 import { describeError } from '../wizard/submit';
 import { DomainsList } from './campaign/DomainsList';
 import { PhasesCard, type ActionError } from './campaign/PhasesCard';
+import { ReadinessCard } from './campaign/ReadinessCard';
 
 /** Events after which the whole campaign is read again (readiness, summaries, reset phases). */
 const RELOAD_ON: CampaignEvent['type'][] = [
@@ -39,6 +40,7 @@ export function CampaignPage({ id }: { id: string }) {
   const [actionError, setActionError] = useState<ActionError | null>(null);
   const busyRef = useRef(false);
   const [copied, setCopied] = useState(false);
+  const [refreshing, setRefreshing] = useState(false);
   const lastEventAt = useRef(Date.now());
   const etag = useRef<string | null>(null);
   const early = useRef<CampaignEvent[]>([]);
@@ -255,6 +257,15 @@ export function CampaignPage({ id }: { id: string }) {
       )}
 
       <PhasesCard campaign={campaign} busy={busy} actionError={actionError} onControl={(p, c) => void control(p, c)} />
+
+      <ReadinessCard
+        campaign={campaign}
+        refreshing={refreshing}
+        onRefresh={() => {
+          setRefreshing(true);
+          void reload().finally(() => setRefreshing(false));
+        }}
+      />
 
       {discovery && (discovery.progress.done > 0 || discovery.status === 'completed') && (
         <DomainsList campaignId={campaign.id} refreshKey={`${discovery.status}`} />

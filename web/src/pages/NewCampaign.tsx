@@ -1,4 +1,4 @@
-import { useEffect, useReducer, useRef, useState, type MouseEvent, type ReactNode } from 'react';
+import { useEffect, useReducer, useRef, useState, type MouseEvent } from 'react';
 import { ApiError, isApiError } from '../api/client';
 import type { Campaign, CampaignEvent, Persona, Proxy } from '../api/types';
 import { Spinner } from '../components/ui';
@@ -15,9 +15,11 @@ import {
   toCreateRequest,
   validateAll,
   wizardReducer,
-  type FieldKey,
   type WizardValues,
 } from '../wizard/state';
+import { fullAutoWarnings, wizardNeeds } from '../wizard/readiness';
+import { Field, FieldError, fieldProps } from './wizard/fields';
+import { KeywordsStep } from './wizard/KeywordsStep';
 import { describeError, runFullAuto, type WaitResult } from '../wizard/submit';
 
 export const TOAST_CREATED = 'Campaign Created Successfully';
@@ -209,13 +211,10 @@ export function NewCampaign() {
     if (e.detail >= 2 && Date.now() - stepChangedAt.current < 1000) e.preventDefault();
   };
 
-  const fp = (key: FieldKey, hint?: string) => ({
-    id: `f-${key}`,
-    'aria-invalid': errors[key] ? (true as const) : undefined,
-    'aria-describedby': [errors[key] ? `f-${key}-error` : null, hint ? `f-${key}-hint` : null].filter(Boolean).join(' ') || undefined,
-  });
+  const fp = fieldProps(errors);
 
   const possible = possibleCount(values);
+  const warnings = personas ? fullAutoWarnings(wizardNeeds(values, personas)) : [];
   const tlds = normaliseTlds(values.tlds);
   const selectedDisabled = [
     ...(personas ?? []).filter((p) => values.personaIds.includes(p.id) && !p.enabled).map((p) => p.name),
@@ -362,7 +361,9 @@ export function NewCampaign() {
             </>
           )}
 
-          {step === 3 && (
+          {step === 3 && <KeywordsStep values={values} errors={errors} set={set} />}
+
+          {step === 4 && (
             <>
               <fieldset className="group">
                 <legend>Execution mode</legend>
@@ -382,6 +383,14 @@ export function NewCampaign() {
                 </label>
                 <FieldError k="mode" error={errors.mode} />
               </fieldset>
+              {values.mode === 'full_sequence' && warnings.length > 0 && (
+                <div className="notice wizard-warning" role="status" aria-label="Full Auto readiness">
+                  {warnings.map((w) => (
+                    <p key={w}>{w}</p>
+                  ))}
+                  <p className="muted">The campaign is still created; you can configure what is missing and start that phase yourself.</p>
+                </div>
+              )}
               <h3>Review</h3>
               <dl className="review">
                 <dt>Name</dt>
@@ -400,6 +409,8 @@ export function NewCampaign() {
                 <dd>
                   {values.personaIds.length} / {values.proxyIds.length} selected
                 </dd>
+                <dt>Keywords</dt>
+                <dd>{keywordsSummary(values)}</dd>
               </dl>
             </>
           )}
@@ -434,6 +445,12 @@ export function NewCampaign() {
   );
 }
 
+function keywordsSummary(v: WizardValues): string {
+  const k = toCreateRequest(v).config.keywords;
+  if (!k) return 'none (the keywords phase will need terms before it can start)';
+  return `${k.terms.map((t) => `“${t}”`).join(', ')} · match ${k.match} · paths ${k.paths.join(' ')}`;
+}
+
 function example(v: WizardValues): string | null {
   const len = Number(v.variableLength);
   const chars = distinctChars(v.characterSet).filter((c) => c !== '-');
@@ -442,28 +459,4 @@ function example(v: WizardValues): string | null {
   if (v.patternType === 'prefix') return part(0) + v.constantString;
   if (v.patternType === 'suffix') return v.constantString + part(0);
   return part(0) + v.constantString + part(1);
-}
-
-function FieldError({ k, error }: { k: FieldKey; error?: string }) {
-  if (!error) return null;
-  return (
-    <p id={`f-${k}-error`} className="field-error">
-      {error}
-    </p>
-  );
-}
-
-function Field({ k, label, error, hint, children }: { k: FieldKey; label: string; error?: string; hint?: string; children: ReactNode }) {
-  return (
-    <div className={`field${error ? ' has-error' : ''}`}>
-      <label htmlFor={`f-${k}`}>{label}</label>
-      {children}
-      {hint && (
-        <p id={`f-${k}-hint`} className="hint">
-          {hint}
-        </p>
-      )}
-      <FieldError k={k} error={error} />
-    </div>
-  );
 }

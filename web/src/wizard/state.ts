@@ -1,11 +1,13 @@
 /** Wizard state: a pure reducer, its per-step validation and the request it produces. */
-import type { CreateCampaignRequest, ErrorDetail, Mode, PatternType } from '../api/types';
+import type { CreateCampaignRequest, ErrorDetail, KeywordMatch, Mode, PatternType } from '../api/types';
 import { distinctChars, formatCount, normaliseTlds, possibleDomainCount } from '../lib/domainCount';
+import { toKeywordsConfig, validateKeywords } from './keywords';
 
 export const STEPS = [
   { id: 'name', title: 'Name' },
   { id: 'discovery', title: 'Discovery settings' },
   { id: 'resources', title: 'Personas & proxies' },
+  { id: 'keywords', title: 'Keywords' },
   { id: 'mode', title: 'Execution mode' },
 ] as const;
 export type StepId = (typeof STEPS)[number]['id'];
@@ -20,6 +22,9 @@ export interface WizardValues {
   numDomains: string;
   personaIds: string[];
   proxyIds: string[];
+  keywordTerms: string; // one per line
+  keywordPaths: string; // one per line; empty → ["/"]
+  keywordMatch: KeywordMatch;
   mode: Mode;
 }
 
@@ -37,7 +42,10 @@ export const FIELD_STEP: Record<FieldKey, number> = {
   discovery: 1,
   personaIds: 2,
   proxyIds: 2,
-  mode: 3,
+  keywordTerms: 3,
+  keywordPaths: 3,
+  keywordMatch: 3,
+  mode: 4,
 };
 
 export type SubmitPhase = 'idle' | 'creating' | 'starting';
@@ -64,6 +72,9 @@ export const INITIAL_VALUES: WizardValues = {
   numDomains: '100',
   personaIds: [],
   proxyIds: [],
+  keywordTerms: '',
+  keywordPaths: '/',
+  keywordMatch: 'any',
   mode: 'full_sequence',
 };
 
@@ -197,6 +208,11 @@ export function fieldForDetail(field: string): FieldKey | null {
     'mode',
   ];
   if (last && (known as string[]).includes(last)) return last as FieldKey;
+  if (path[0] === 'keywords') {
+    if (last === 'paths') return 'keywordPaths';
+    if (last === 'match') return 'keywordMatch';
+    return 'keywordTerms';
+  }
   if (path.length === 1 && path[0] === 'discovery') return 'discovery';
   if (path[0] === 'discovery') return 'discovery';
   if (path[0] === 'personas') return 'personaIds';
@@ -253,6 +269,7 @@ export function validateStep(step: number, v: WizardValues): Partial<Record<Fiel
         e.numDomains = `The pattern can only produce ${formatCount(possible)} domains.`;
     }
   }
+  if (step === 3) Object.assign(e, validateKeywords(v.keywordTerms, v.keywordPaths));
   return e;
 }
 
@@ -273,6 +290,7 @@ export function possibleCount(v: WizardValues): bigint {
 }
 
 export function toCreateRequest(v: WizardValues): CreateCampaignRequest {
+  const keywords = toKeywordsConfig(v.keywordTerms, v.keywordPaths, v.keywordMatch);
   return {
     name: v.name.trim(),
     mode: v.mode,
@@ -285,6 +303,7 @@ export function toCreateRequest(v: WizardValues): CreateCampaignRequest {
         tlds: normaliseTlds(v.tlds),
         numDomains: parseIntStrict(v.numDomains) ?? 0,
       },
+      ...(keywords ? { keywords } : {}),
       personaIds: v.personaIds,
       proxyIds: v.proxyIds,
     },
