@@ -43,8 +43,8 @@ export class Api {
     return { status: res.status(), headers: res.headers(), body: text ? JSON.parse(text) : null };
   }
 
-  async createPersona(name: string, kind: 'dns' | 'http' = 'dns', enabled = true) {
-    const config = kind === 'dns' ? { resolvers: ['127.0.0.1:53'] } : {};
+  async createPersona(name: string, kind: 'dns' | 'http' = 'dns', enabled = true, config?: Record<string, unknown>) {
+    config ??= kind === 'dns' ? { resolvers: ['127.0.0.1:53'] } : { userAgent: 'e2e-test' };
     const r = await this.json('POST', '/personas', { name, kind, enabled, config });
     expect(r.status, `POST /personas ${JSON.stringify(r.body)}`).toBe(201);
     return r.body as { id: string; name: string };

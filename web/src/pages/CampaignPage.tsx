@@ -14,6 +14,8 @@ import { describeError } from '../wizard/submit';
 import { DomainsList } from './campaign/DomainsList';
 import { PhasesCard, type ActionError } from './campaign/PhasesCard';
 import { ReadinessCard } from './campaign/ReadinessCard';
+import { showResults } from '../campaign/results';
+import { ResultsTable } from './campaign/ResultsTable';
 
 /** Events after which the whole campaign is read again (readiness, summaries, reset phases). */
 const RELOAD_ON: CampaignEvent['type'][] = [
@@ -269,6 +271,17 @@ export function CampaignPage({ id }: { id: string }) {
 
       {discovery && (discovery.progress.done > 0 || discovery.status === 'completed') && (
         <DomainsList campaignId={campaign.id} refreshKey={`${discovery.status}`} />
+      )}
+
+      {showResults(campaign.phases) && (
+        <ResultsTable
+          campaignId={campaign.id}
+          phases={campaign.phases}
+          refreshKey={campaign.phases
+            .filter((p) => p.phase !== 'discovery')
+            .map((p) => `${p.phase}:${p.status}:${p.startedAt ?? ''}`)
+            .join(',')}
+        />
       )}
     </div>
   );

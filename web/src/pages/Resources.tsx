@@ -4,7 +4,9 @@ import type { Persona, PersonaKind, Proxy } from '../api/types';
 import { Badge, Spinner } from '../components/ui';
 import { useToast } from '../components/Toasts';
 import { useApp } from '../context';
+import { HTTP_DEFAULTS, httpFieldFor, validateHttpPersona, type HttpField, type HttpPersonaForm } from '../lib/httpPersona';
 import { describeError } from '../wizard/submit';
+import { HttpPersonaFields } from './HttpPersonaFields';
 
 function detailsFor(e: unknown, field: string): string | undefined {
   if (!(e instanceof ApiError)) return undefined;
@@ -29,10 +31,19 @@ function useList<T>(load: () => Promise<T[]>) {
   return { items, setItems, error, reload };
 }
 
-const CONFIG_EXAMPLE: Record<PersonaKind, string> = {
-  dns: '{"resolvers": ["127.0.0.1:53"]}',
-  http: '{"userAgent": "Mozilla/5.0"}',
-};
+const DNS_EXAMPLE = '{"resolvers": ["127.0.0.1:53"]}';
+
+/** 422 details of an http persona, per form field (unplaced ones under "config"). */
+function httpErrors(e: unknown): Partial<Record<HttpField | 'config', string>> {
+  const out: Partial<Record<HttpField | 'config', string>> = {};
+  if (!(e instanceof ApiError)) return out;
+  for (const d of e.details) {
+    if (!d.field.startsWith('config')) continue;
+    const f = httpFieldFor(d.field) ?? 'config';
+    out[f] = out[f] ? `${out[f]}; ${d.problem}` : f === 'config' ? `${d.field}: ${d.problem}` : d.problem;
+  }
+  return out;
+}
 
 export function PersonasPage() {
   const { api } = useApp();
@@ -42,7 +53,9 @@ export function PersonasPage() {
   const [name, setName] = useState('');
   const [kind, setKind] = useState<PersonaKind>('dns');
   const [enabled, setEnabled] = useState(true);
-  const [configText, setConfigText] = useState(CONFIG_EXAMPLE.dns);
+  const [configText, setConfigText] = useState(DNS_EXAMPLE);
+  const [httpForm, setHttpForm] = useState<HttpPersonaForm>(HTTP_DEFAULTS);
+  const [httpErrs, setHttpErrs] = useState<Partial<Record<HttpField, string>>>({});
   const [fieldErrors, setFieldErrors] = useState<Record<string, string | undefined>>({});
   const [busy, setBusy] = useState(false);
   const [toggling, setToggling] = useState<string | null>(null);
@@ -52,15 +65,23 @@ export function PersonasPage() {
     const errs: Record<string, string | undefined> = {};
     if (!name.trim()) errs.name = 'Enter a name.';
     let config: Record<string, unknown> = {};
-    try {
-      const parsed = JSON.parse(configText || '{}');
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error();
-      config = parsed;
-    } catch {
-      errs.config = 'A JSON object, e.g. ' + CONFIG_EXAMPLE[kind];
+    let httpBad = false;
+    if (kind === 'http') {
+      const r = validateHttpPersona(httpForm);
+      setHttpErrs(r.errors);
+      httpBad = !r.config;
+      if (r.config) config = { ...r.config };
+    } else {
+      try {
+        const parsed = JSON.parse(configText || '{}');
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error();
+        config = parsed;
+      } catch {
+        errs.config = 'A JSON object, e.g. ' + DNS_EXAMPLE;
+      }
     }
     setFieldErrors(errs);
-    if (Object.values(errs).some(Boolean)) return;
+    if (httpBad || Object.values(errs).some(Boolean)) return;
     setBusy(true);
     try {
       const p = await api.createPersona({ name: name.trim(), kind, enabled, config });
@@ -68,7 +89,13 @@ export function PersonasPage() {
       setName('');
       toast.show('success', `Persona “${p.name}” created`);
     } catch (err) {
-      setFieldErrors({ name: detailsFor(err, 'name'), config: detailsFor(err, 'config'), kind: detailsFor(err, 'kind') });
+      if (kind === 'http') {
+        const { config: rest, ...perField } = httpErrors(err);
+        setHttpErrs(perField);
+        setFieldErrors({ name: detailsFor(err, 'name'), kind: detailsFor(err, 'kind'), config: rest });
+      } else {
+        setFieldErrors({ name: detailsFor(err, 'name'), config: detailsFor(err, 'config'), kind: detailsFor(err, 'kind') });
+      }
       toast.show('error', `Could not create the persona: ${describeError(err)}`);
     } finally {
       setBusy(false);
@@ -105,10 +132,8 @@ export function PersonasPage() {
               id="persona-kind"
               value={kind}
               onChange={(e) => {
-                const k = e.target.value as PersonaKind;
-                // Swap the example config along with the kind, unless the user edited it.
-                if (Object.values(CONFIG_EXAMPLE).includes(configText) || !configText.trim()) setConfigText(CONFIG_EXAMPLE[k]);
-                setKind(k);
+                setKind(e.target.value as PersonaKind);
+                setFieldErrors({});
               }}
             >
               <option value="dns">DNS</option>
@@ -116,14 +141,21 @@ export function PersonasPage() {
             </select>
           </div>
         </div>
-        <div className="field">
-          <label htmlFor="persona-config">Configuration (JSON)</label>
-          <textarea id="persona-config" rows={2} value={configText} onChange={(e) => setConfigText(e.target.value)} aria-invalid={fieldErrors.config ? true : undefined} aria-describedby="persona-config-hint" />
-          <p id="persona-config-hint" className="hint">
-            e.g. <code>{CONFIG_EXAMPLE[kind]}</code>
-          </p>
-          {fieldErrors.config && <p className="field-error">{fieldErrors.config}</p>}
-        </div>
+        {kind === 'http' ? (
+          <>
+            <HttpPersonaFields form={httpForm} errors={httpErrs} onChange={(f) => setHttpForm(f)} />
+            {fieldErrors.config && <p className="field-error">{fieldErrors.config}</p>}
+          </>
+        ) : (
+          <div className="field">
+            <label htmlFor="persona-config">Configuration (JSON)</label>
+            <textarea id="persona-config" rows={2} value={configText} onChange={(e) => setConfigText(e.target.value)} aria-invalid={fieldErrors.config ? true : undefined} aria-describedby="persona-config-hint" />
+            <p id="persona-config-hint" className="hint">
+              e.g. <code>{DNS_EXAMPLE}</code>
+            </p>
+            {fieldErrors.config && <p className="field-error">{fieldErrors.config}</p>}
+          </div>
+        )}
         <label className="check">
           <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} /> Enabled
         </label>
