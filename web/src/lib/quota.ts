@@ -38,7 +38,7 @@ export interface QuotaInfo {
   retryAt: number | null;
 }
 
-export function isQuotaExceeded(e: unknown): e is ApiError {
+export function isQuotaExceeded(e: unknown): boolean {
   return e instanceof ApiError && e.status === 429 && e.code === 'QUOTA_EXCEEDED';
 }
 
@@ -48,7 +48,7 @@ export function quotaInfo(
   now = Date.now(),
   clock: (t: number) => string = (t) => new Date(t).toLocaleTimeString(),
 ): QuotaInfo | null {
-  if (!isQuotaExceeded(e)) return null;
+  if (!(e instanceof ApiError) || !isQuotaExceeded(e)) return null;
   const quotas = e.details.filter((d) => d.field.startsWith('quota.'));
   const parts = quotas.length ? quotas.map((d) => `${quotaName(d.field)}: ${d.problem}`) : [e.message || 'a per-user limit'];
   const text = `Quota reached — ${parts.join('; ')}.`;

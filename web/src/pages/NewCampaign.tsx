@@ -7,6 +7,7 @@ import { useApp } from '../context';
 import { retryWithBackoff } from '../lib/backoff';
 import { distinctChars, formatCount, normaliseTlds } from '../lib/domainCount';
 import { newId } from '../lib/ids';
+import { isQuotaExceeded, quotaInfo, type QuotaInfo } from '../lib/quota';
 import { navigate } from '../router';
 import {
   STEPS,
@@ -39,6 +40,7 @@ export function NewCampaign() {
   const [personas, setPersonas] = useState<Persona[] | null>(null);
   const [proxies, setProxies] = useState<Proxy[] | null>(null);
   const [listError, setListError] = useState<string | null>(null);
+  const [quota, setQuota] = useState<QuotaInfo | null>(null);
   const submittingRef = useRef(false);
   const stepChangedAt = useRef(0);
   const headingRef = useRef<HTMLHeadingElement>(null);
@@ -79,13 +81,21 @@ export function NewCampaign() {
       baseMs: 400,
       maxMs: 3000,
       // Same key + same body is safe to resend: the server answers with the first response.
+      // A quota is not a transient failure: it is reported at once, never retried.
       shouldRetry: (e) =>
         isApiError(e, 409, 'IDEMPOTENCY_IN_PROGRESS') ||
-        (e instanceof ApiError && (e.status === 0 || e.status === 429 || e.status === 503)),
+        (e instanceof ApiError && !isQuotaExceeded(e) && (e.status === 0 || e.status === 429 || e.status === 503)),
       retryAfterMs: (e) => (e instanceof ApiError ? e.retryAfterMs : undefined),
     });
 
   const onCreateError = (e: unknown) => {
+    const q = quotaInfo(e);
+    if (q) {
+      setQuota(q);
+      dispatch({ type: 'submit_failed', message: '' });
+      toast.show('error', `Could not create the campaign: ${q.text} ${q.retry}`);
+      return;
+    }
     if (e instanceof ApiError && e.status === 422) {
       dispatch({ type: 'submit_failed', message: `The server did not accept the campaign (${e.code}).`, details: e.details });
     } else {
@@ -101,6 +111,7 @@ export function NewCampaign() {
       return;
     }
     submittingRef.current = true;
+    setQuota(null);
     const body = JSON.stringify(toCreateRequest(values));
     const key = state.idempotency?.body === body ? state.idempotency.key : newId();
     dispatch({ type: 'submit_start', key });
@@ -416,6 +427,14 @@ export function NewCampaign() {
           )}
         </fieldset>
 
+        {quota && last && (
+          <div id="create-quota" className="form-error" role="alert">
+            <p>
+              Could not create the campaign. {quota.text}
+            </p>
+            <p>{quota.retry}</p>
+          </div>
+        )}
         {state.formError && (
           <p className="form-error" role="alert">
             {state.formError}
@@ -427,7 +446,15 @@ export function NewCampaign() {
             Back
           </button>
           {last ? (
-            <button key="create" type="submit" className="btn btn-primary" disabled={busy} aria-disabled={busy} onClick={onCreateClick}>
+            <button
+              key="create"
+              type="submit"
+              className="btn btn-primary"
+              disabled={busy}
+              aria-disabled={busy}
+              aria-describedby={quota ? 'create-quota' : undefined}
+              onClick={onCreateClick}
+            >
               {busy && <Spinner />}
               {submitting === 'creating' ? 'Creating...' : submitting === 'starting' ? 'Starting Campaign...' : 'Create campaign'}
             </button>

@@ -26,6 +26,8 @@ describe('startWithRetry', () => {
     expect(isRetryableStartError(err(422, 'INVALID_CONFIG'))).toBe(true);
     expect(isRetryableStartError(err(503, 'UNAVAILABLE'))).toBe(true);
     expect(isRetryableStartError(err(409, 'PHASE_ALREADY_RUNNING'))).toBe(false);
+    expect(isRetryableStartError(err(429, 'THROTTLED', 1000))).toBe(true);
+    expect(isRetryableStartError(err(429, 'QUOTA_EXCEEDED', 60_000))).toBe(false);
     expect(isRetryableStartError(err(404, 'NOT_FOUND'))).toBe(false);
     expect(isRetryableStartError(new Error('x'))).toBe(false);
   });

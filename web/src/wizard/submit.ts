@@ -5,6 +5,7 @@
 import { ApiError, isApiError } from '../api/client';
 import type { Campaign, CampaignEvent, CampaignStatus } from '../api/types';
 import { retryWithBackoff, type BackoffOptions } from '../lib/backoff';
+import { isQuotaExceeded } from '../lib/quota';
 
 export type SubmitStage = 'creating' | 'starting';
 
@@ -32,10 +33,13 @@ export function isAlreadyStarted(e: unknown): boolean {
   );
 }
 
-/** Errors worth another try of the start call: other 409s, 422 (pre-start validation), 429/503. */
+/**
+ * Errors worth another try of the start call: other 409s, 422 (pre-start validation), 429/503.
+ * A 429 QUOTA_EXCEEDED is not: the quota does not free itself within the retry budget.
+ */
 export function isRetryableStartError(e: unknown): boolean {
   if (!(e instanceof ApiError)) return false;
-  if (isAlreadyStarted(e)) return false;
+  if (isAlreadyStarted(e) || isQuotaExceeded(e)) return false;
   return e.status === 409 || e.status === 422 || e.status === 429 || e.status === 503 || e.status === 0;
 }
 
