@@ -73,10 +73,42 @@ export class Api {
     expect(r.status).toBe(200);
     return r.body;
   }
+
+  async createCampaign(name: string, config: Record<string, unknown>, mode: 'step_by_step' | 'full_sequence' = 'step_by_step') {
+    const r = await this.json('POST', '/campaigns', { name, mode, config: { personaIds: [], proxyIds: [], ...config } });
+    expect(r.status, `POST /campaigns ${JSON.stringify(r.body)}`).toBe(201);
+    return r.body as { id: string; name: string };
+  }
+
+  async phase(id: string, phase: string, action: 'start' | 'pause' | 'resume' | 'stop') {
+    return this.json('POST', `/campaigns/${id}/phases/${phase}/${action}`);
+  }
+
+  /** `done` of a phase, from GET /status. */
+  async progress(id: string, phase = 'discovery'): Promise<{ status: string; done: number; total: number }> {
+    const s = await this.status(id);
+    const p = s.phases.find((x: { phase: string }) => x.phase === phase);
+    return { status: p.status, done: p.progress.done, total: p.progress.total };
+  }
+
+  /** Every domain of the discovery output, in order (pages of 1,000). */
+  async allDomains(id: string): Promise<string[]> {
+    const out: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 2000; i++) {
+      const q: string = `/campaigns/${id}/domains?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const r = await this.json('GET', q);
+      expect(r.status, `GET ${q}`).toBe(200);
+      out.push(...(r.body.items as string[]));
+      cursor = r.body.nextCursor;
+      if (!cursor) return out;
+    }
+    throw new Error('too many pages');
+  }
 }
 
-export function discovery(numDomains = 120) {
-  return { patternType: 'prefix', constantString: 'shop', variableLength: 3, characterSet: 'abcdefghij', tlds: ['.com', '.net'], numDomains };
+export function discovery(numDomains = 120, variableLength = 3) {
+  return { patternType: 'prefix', constantString: 'shop', variableLength, characterSet: 'abcdefghij', tlds: ['.com', '.net'], numDomains };
 }
 
 /**

@@ -1,0 +1,226 @@
+/**
+ * Phase control, readiness and quotas in the browser, against the real local stack: each test
+ * asserts what the user must see (badges, buttons, toasts, numbers), then checks the server's
+ * data (exact domain lists), never a transient state a fast event may skip.
+ */
+import { expect, test, type Page, type WebSocketRoute } from '@playwright/test';
+import { Api, Shots, WS_HOST, discovery, fillWizard, phaseRow, signIn, uniqueUser } from './support';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls /status until the phase is `status` and its `done` has not moved for 2 s. */
+async function settled(api: Api, id: string, status: string, phase = 'discovery'): Promise<number> {
+  let done = -1;
+  await expect
+    .poll(
+      async () => {
+        const a = await api.progress(id, phase);
+        await sleep(2000);
+        const b = await api.progress(id, phase);
+        done = b.done;
+        return a.status === status && b.status === status && a.done === b.done;
+      },
+      { timeout: 45_000, intervals: [0] },
+    )
+    .toBe(true);
+  return done;
+}
+
+function firstDifference(a: string[], b: string[]): string {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return `index ${i}: ${a[i]} vs ${b[i]} (lengths ${a.length}, ${b.length})`;
+  return 'none';
+}
+
+const toast = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text });
+
+test('Pause and resume: nothing runs while paused, and the resumed phase ends with exactly the domains of an uninterrupted run', async ({ page, request }, info) => {
+  test.setTimeout(300_000);
+  const shots = new Shots(page, info);
+  const user = uniqueUser('pause');
+  const api = await Api.forUser(request, user);
+  const N = 50_000;
+  const config = { discovery: discovery(N, 5) };
+  const c = await api.createCampaign('Pause and resume', config);
+  const reference = await api.createCampaign('Uninterrupted reference', config);
+
+  await signIn(page, api, user);
+  await page.goto(`/#/campaigns/${c.id}`);
+  await expect(page.getByRole('heading', { name: 'Pause and resume' })).toBeVisible();
+  const row = phaseRow(page, 'discovery');
+  const bar = row.getByRole('progressbar', { name: 'discovery progress' });
+  await row.getByRole('button', { name: 'Start discovery' }).click();
+  expect((await api.phase(reference.id, 'discovery', 'start')).status).toBe(202);
+  await expect(toast(page, 'Discovery started')).toBeVisible();
+  await expect(row.getByText('Running', { exact: true })).toBeVisible();
+  await shots.take('running');
+
+  await row.getByRole('button', { name: 'Pause discovery' }).click();
+  await expect(toast(page, 'Discovery paused')).toBeVisible();
+  await expect(row.getByText('Paused', { exact: true })).toBeVisible();
+  await expect(row.getByRole('button', { name: 'Resume discovery' })).toBeEnabled();
+  await expect(row.getByRole('button', { name: 'Stop discovery' })).toBeEnabled();
+  await expect(row.getByRole('button', { name: 'Pause discovery' })).toHaveCount(0);
+
+  // The chunk in flight when it paused may still land; after that nothing moves.
+  const at = await settled(api, c.id, 'paused');
+  expect(at, 'paused before the end').toBeLessThan(N);
+  await expect(bar).toHaveAttribute('aria-valuenow', String(at));
+  await page.waitForTimeout(4000);
+  expect(await api.progress(c.id)).toEqual({ status: 'paused', done: at, total: N });
+  await expect(bar).toHaveAttribute('aria-valuenow', String(at));
+  await expect(row.getByText('Paused', { exact: true })).toBeVisible();
+  await shots.take('paused');
+
+  await row.getByRole('button', { name: 'Resume discovery' }).click();
+  await expect(toast(page, 'Discovery resumed')).toBeVisible();
+  await expect(row.getByText('Completed', { exact: true })).toBeVisible({ timeout: 180_000 });
+  await expect(bar).toHaveAttribute('aria-valuenow', String(N));
+  await expect(row.getByRole('button')).toHaveCount(0);
+  await shots.take('completed');
+
+  await expect.poll(async () => (await api.progress(reference.id)).status, { timeout: 180_000 }).toBe('completed');
+  const [resumed, uninterrupted] = await Promise.all([api.allDomains(c.id), api.allDomains(reference.id)]);
+  expect(resumed.length).toBe(N);
+  expect(new Set(resumed).size, 'no domain twice').toBe(N);
+  expect(resumed.every((d) => /^[a-j]{5}shop\.(com|net)$/.test(d))).toBe(true);
+  expect(firstDifference(resumed, uninterrupted), 'same output as an uninterrupted run').toBe('none');
+});
+
+test('Stop and start again; a tab that missed the events gets a clear 409 and shows the current state', async ({ page, context, request }, info) => {
+  test.setTimeout(300_000);
+  const shots = new Shots(page, info);
+  const user = uniqueUser('stop');
+  const api = await Api.forUser(request, user);
+  const N = 40_000;
+  const c = await api.createCampaign('Stop and start again', { discovery: discovery(N, 5) });
+
+  // A second tab whose phase events can be held back (as if it had missed them).
+  const stale = await context.newPage();
+  let hold = false;
+  await stale.routeWebSocket(
+    (url) => url.host === WS_HOST,
+    (ws: WebSocketRoute) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => server.send(m));
+      server.onMessage((m) => {
+        let type = '';
+        try {
+          type = JSON.parse(String(m)).type ?? '';
+        } catch {
+          /* not JSON: pass it on */
+        }
+        if (hold && /^(phase_|auto_start_)/.test(type)) return;
+        ws.send(m);
+      });
+    },
+  );
+  await signIn(stale, api, user);
+  await stale.goto(`/#/campaigns/${c.id}`);
+  const staleRow = phaseRow(stale, 'discovery');
+  await expect(staleRow.getByRole('button', { name: 'Start discovery' })).toBeVisible();
+
+  await signIn(page, api, user);
+  await page.goto(`/#/campaigns/${c.id}`);
+  const row = phaseRow(page, 'discovery');
+  const bar = row.getByRole('progressbar', { name: 'discovery progress' });
+  await row.getByRole('button', { name: 'Start discovery' }).click();
+  await expect(toast(page, 'Discovery started')).toBeVisible();
+  // The other tab follows through events, then stops hearing them.
+  await expect(staleRow.getByRole('button', { name: 'Stop discovery' })).toBeVisible();
+  hold = true;
+  await expect(bar).not.toHaveAttribute('aria-valuenow', '0');
+
+  await row.getByRole('button', { name: 'Stop discovery' }).click();
+  await expect(toast(page, 'Discovery stopped')).toBeVisible();
+  await expect(row.getByText('Stopped', { exact: true })).toBeVisible();
+  await expect(row.getByRole('button', { name: 'Start discovery again' })).toBeEnabled();
+  await expect(phaseRow(page, 'validation').getByRole('button')).toHaveCount(0); // no auto-advance, no start
+  const kept = await settled(api, c.id, 'stopped');
+  expect(kept).toBeGreaterThan(0);
+  expect(kept).toBeLessThan(N);
+  await expect(bar).toHaveAttribute('aria-valuenow', String(kept));
+  await expect(page.getByRole('list', { name: 'Domains' }).getByRole('listitem').first()).toHaveText(/^[a-j]{5}shop\.(com|net)$/);
+  await shots.take('stopped');
+
+  // The stale tab still shows Running; its Stop is refused, explained, and the page catches up.
+  await expect(staleRow.getByText('Running', { exact: true })).toBeVisible();
+  await staleRow.getByRole('button', { name: 'Stop discovery' }).click();
+  await expect(stale.getByRole('alert').filter({ hasText: 'Could not stop discovery: it is not running any more' })).toBeVisible();
+  await expect(staleRow.getByText('Stopped', { exact: true })).toBeVisible();
+  await expect(staleRow.getByRole('button', { name: 'Start discovery again' })).toBeVisible();
+  await stale.screenshot({ path: info.outputPath('stale-tab.png') });
+  hold = false;
+
+  await row.getByRole('button', { name: 'Start discovery again' }).click();
+  await expect(toast(page, 'Discovery started again')).toBeVisible();
+  await expect(row.getByText('Completed', { exact: true })).toBeVisible({ timeout: 180_000 });
+  await expect(bar).toHaveAttribute('aria-valuenow', String(N));
+  await shots.take('completed-after-restart');
+  const all = await api.allDomains(c.id);
+  expect(all.length, 'the first run’s output was replaced, not added to').toBe(N);
+  expect(new Set(all).size).toBe(N);
+  await stale.close();
+});
+
+test('Readiness: the mode step warns that Full Auto will stop before validation, and the campaign page says what it needs', async ({ page, request }, info) => {
+  test.setTimeout(180_000);
+  const shots = new Shots(page, info);
+  const user = uniqueUser('ready');
+  const api = await Api.forUser(request, user);
+  await signIn(page, api, user);
+  await fillWizard(page, shots, { name: 'No DNS persona', mode: 'Full Auto' });
+  const warning = page.getByRole('status', { name: 'Full Auto readiness' });
+  await expect(warning).toContainText('Full Auto will stop before validation: no DNS persona selected (step 3).');
+  await page.getByRole('radio', { name: /^Manual/ }).check();
+  await expect(warning).toHaveCount(0);
+  await page.getByRole('radio', { name: /^Full Auto/ }).check();
+  await expect(warning).toBeVisible();
+  await shots.take('mode-step-warning');
+  await page.getByRole('button', { name: 'Create campaign' }).click();
+  await expect(toast(page, 'Campaign Created & Started')).toBeVisible();
+
+  const readiness = page.getByRole('region', { name: 'Readiness' });
+  const validation = readiness.getByRole('listitem', { name: 'validation readiness' });
+  await expect(validation).toContainText('needs');
+  await expect(validation.getByText('config.personaIds')).toBeVisible();
+  await expect(readiness.getByText(/^Full Auto will stop before validation: /)).toBeVisible();
+  await shots.take('campaign-readiness');
+
+  await expect(phaseRow(page, 'discovery').getByText('Completed', { exact: true })).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByRole('alert').filter({ hasText: /^Auto-start of validation failed: / })).toBeVisible();
+  const vRow = phaseRow(page, 'validation');
+  await expect(vRow.getByText('Not started', { exact: true })).toBeVisible();
+  await vRow.getByRole('button', { name: 'Start validation' }).click();
+  // Beside the button (the toast says it too).
+  const why = page.getByRole('region', { name: 'Phases' }).getByRole('alert').filter({ hasText: 'Could not start validation: INVALID_CONFIG' });
+  await expect(why).toBeVisible();
+  await expect(why.getByText('config.personaIds')).toBeVisible();
+  await expect(vRow.getByRole('button', { name: 'Start validation' })).toHaveAttribute('aria-describedby', 'phase-validation-error');
+  await shots.take('start-refused-with-details');
+});
+
+test('Quota: a start over the daily domain quota says which quota and when to retry, beside its button', async ({ page, request }, info) => {
+  test.setTimeout(180_000);
+  const shots = new Shots(page, info);
+  const user = uniqueUser('quota');
+  const api = await Api.forUser(request, user);
+  // Two starts of 1,000,000 domains use the default daily quota (2,000,000); stop them at once.
+  for (const name of ['Quota A', 'Quota B']) {
+    const big = await api.createCampaign(name, { discovery: discovery(1_000_000, 6) });
+    expect((await api.phase(big.id, 'discovery', 'start')).status).toBe(202);
+    expect((await api.phase(big.id, 'discovery', 'stop')).status).toBe(202);
+  }
+  const c = await api.createCampaign('Over the quota', { discovery: discovery(100) });
+
+  await signIn(page, api, user);
+  await page.goto(`/#/campaigns/${c.id}`);
+  const row = phaseRow(page, 'discovery');
+  await row.getByRole('button', { name: 'Start discovery' }).click();
+  const message = page.getByRole('region', { name: 'Phases' }).getByRole('alert').filter({ hasText: 'Could not start discovery. Quota reached — ' });
+  await expect(message).toBeVisible();
+  await expect(message).toContainText(/Try again in \d+ (s|min|h)/);
+  await expect(row.getByRole('button', { name: 'Start discovery' })).toHaveAttribute('aria-describedby', 'phase-discovery-error');
+  await expect(row.getByText('Not started', { exact: true })).toBeVisible();
+  await shots.take('quota');
+});
