@@ -21,6 +21,7 @@ import {
 import { fullAutoWarnings, wizardNeeds } from '../wizard/readiness';
 import { Field, FieldError, fieldProps } from './wizard/fields';
 import { KeywordsStep } from './wizard/KeywordsStep';
+import { ModeStep } from './wizard/ModeStep';
 import { describeError, runFullAuto, type WaitResult } from '../wizard/submit';
 
 export const TOAST_CREATED = 'Campaign Created Successfully';
@@ -28,10 +29,6 @@ export const TOAST_STARTED = 'Campaign Created & Started';
 export const TOAST_AUTOSTART_FAILED =
   'Campaign created successfully, but auto-start failed. You can start manually.';
 
-const MODE_HELP = {
-  step_by_step: 'Nothing starts by itself: you start discovery from the campaign page when you are ready.',
-  full_sequence: 'Discovery starts as soon as the campaign is created, and each finished phase starts the next.',
-};
 
 export function NewCampaign() {
   const { api, socket, config } = useApp();
@@ -374,57 +371,7 @@ export function NewCampaign() {
 
           {step === 3 && <KeywordsStep values={values} errors={errors} set={set} />}
 
-          {step === 4 && (
-            <>
-              <fieldset className="group">
-                <legend>Execution mode</legend>
-                <label className="radio">
-                  <input type="radio" name="mode" value="step_by_step" checked={values.mode === 'step_by_step'} onChange={() => set('mode', 'step_by_step')} aria-describedby="mode-manual-help" />
-                  <span>
-                    <strong>Manual</strong>
-                    <span id="mode-manual-help" className="muted block">{MODE_HELP.step_by_step}</span>
-                  </span>
-                </label>
-                <label className="radio">
-                  <input type="radio" name="mode" value="full_sequence" checked={values.mode === 'full_sequence'} onChange={() => set('mode', 'full_sequence')} aria-describedby="mode-auto-help" />
-                  <span>
-                    <strong>Full Auto</strong>
-                    <span id="mode-auto-help" className="muted block">{MODE_HELP.full_sequence}</span>
-                  </span>
-                </label>
-                <FieldError k="mode" error={errors.mode} />
-              </fieldset>
-              {values.mode === 'full_sequence' && warnings.length > 0 && (
-                <div className="notice wizard-warning" role="status" aria-label="Full Auto readiness">
-                  {warnings.map((w) => (
-                    <p key={w}>{w}</p>
-                  ))}
-                  <p className="muted">The campaign is still created; you can configure what is missing and start that phase yourself.</p>
-                </div>
-              )}
-              <h3>Review</h3>
-              <dl className="review">
-                <dt>Name</dt>
-                <dd>{values.name}</dd>
-                <dt>Pattern</dt>
-                <dd>
-                  {values.patternType}, “{values.constantString}”, {values.variableLength} × [{values.characterSet}]
-                </dd>
-                <dt>TLDs</dt>
-                <dd>{tlds.join(' ')}</dd>
-                <dt>Domains</dt>
-                <dd>
-                  {values.numDomains} of {formatCount(possible)} possible
-                </dd>
-                <dt>Personas / proxies</dt>
-                <dd>
-                  {values.personaIds.length} / {values.proxyIds.length} selected
-                </dd>
-                <dt>Keywords</dt>
-                <dd>{keywordsSummary(values)}</dd>
-              </dl>
-            </>
-          )}
+          {step === 4 && <ModeStep values={values} errors={errors} set={set} warnings={warnings} tlds={tlds} possible={formatCount(possible)} />}
         </fieldset>
 
         {quota && last && (
@@ -470,12 +417,6 @@ export function NewCampaign() {
       </form>
     </div>
   );
-}
-
-function keywordsSummary(v: WizardValues): string {
-  const k = toCreateRequest(v).config.keywords;
-  if (!k) return 'none (the keywords phase will need terms before it can start)';
-  return `${k.terms.map((t) => `“${t}”`).join(', ')} · match ${k.match} · paths ${k.paths.join(' ')}`;
 }
 
 function example(v: WizardValues): string | null {
