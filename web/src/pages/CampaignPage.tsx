@@ -12,6 +12,7 @@ import { useApp } from '../context';
 import { applyEvent, applyStatus } from '../realtime/apply';
 import { describeError } from '../wizard/submit';
 import { DomainsList } from './campaign/DomainsList';
+import { KeywordsCard } from './campaign/KeywordsCard';
 import { PhasesCard, type ActionError } from './campaign/PhasesCard';
 import { ReadinessCard } from './campaign/ReadinessCard';
 import { showResults } from '../campaign/results';
@@ -268,6 +269,8 @@ export function CampaignPage({ id }: { id: string }) {
           void reload().finally(() => setRefreshing(false));
         }}
       />
+
+      <KeywordsCard campaign={campaign} onUpdated={(c) => setCampaign((prev) => newer(prev, c))} onStale={() => void reload()} />
 
       {discovery && (discovery.progress.done > 0 || discovery.status === 'completed') && (
         <DomainsList campaignId={campaign.id} refreshKey={`${discovery.status}`} />
