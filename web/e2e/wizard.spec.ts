@@ -147,6 +147,8 @@ test('Full Auto with a disabled proxy: auto-start fails gracefully, then a manua
   await shots.take('proxies-disabled');
 
   await fillWizard(page, shots, { name: 'Auto with disabled proxy', personas: ['dns-recovery'], proxies: [address], mode: 'Full Auto' });
+  // The mode step already says where Full Auto will stop.
+  await expect(page.getByRole('status', { name: 'Full Auto readiness' })).toContainText(`Full Auto will stop before discovery: the proxy ${address} is disabled.`);
   await page.getByRole('button', { name: 'Create campaign' }).click();
 
   await expect(page.getByRole('alert').filter({ hasText: TOAST.autoStartFailed })).toBeVisible();

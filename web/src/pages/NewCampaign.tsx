@@ -222,7 +222,7 @@ export function NewCampaign() {
   const fp = fieldProps(errors);
 
   const possible = possibleCount(values);
-  const warnings = personas ? fullAutoWarnings(wizardNeeds(values, personas)) : [];
+  const warnings = personas ? fullAutoWarnings(wizardNeeds(values, personas, proxies ?? [])) : [];
   const tlds = normaliseTlds(values.tlds);
   const selectedDisabled = [
     ...(personas ?? []).filter((p) => values.personaIds.includes(p.id) && !p.enabled).map((p) => p.name),

@@ -43,7 +43,7 @@ describe('wizard readiness warnings', () => {
   const personas = [p('dns1', 'dns', true, { resolvers: ['1.1.1.1:53'] }), p('dns-off', 'dns', false), p('web', 'http'), p('web-off', 'http', false)];
 
   it('no DNS persona → stops before validation; keywords needs terms and an http persona', () => {
-    const n = wizardNeeds({ personaIds: [], keywordTerms: '' }, personas);
+    const n = wizardNeeds({ personaIds: [], proxyIds: [], keywordTerms: '' }, personas);
     expect(fullAutoWarnings(n)).toEqual([
       'Full Auto will stop before validation: no DNS persona selected (step 3).',
       'Keywords will also need: no keyword terms (step 4); no HTTP persona selected (step 3).',
@@ -51,18 +51,19 @@ describe('wizard readiness warnings', () => {
   });
 
   it('a configured DNS persona moves the stop to keywords', () => {
-    expect(fullAutoWarnings(wizardNeeds({ personaIds: ['dns1'], keywordTerms: 'sale' }, personas))).toEqual([
+    expect(fullAutoWarnings(wizardNeeds({ personaIds: ['dns1'], proxyIds: [], keywordTerms: 'sale' }, personas))).toEqual([
       'Full Auto will stop before keywords: no HTTP persona selected (step 3).',
     ]);
-    expect(wizardNeeds({ personaIds: ['dns1', 'web'], keywordTerms: 'sale' }, personas)).toEqual([]);
+    expect(wizardNeeds({ personaIds: ['dns1', 'web'], proxyIds: [], keywordTerms: 'sale' }, personas)).toEqual([]);
   });
 
   it('the first persona of a kind must be enabled', () => {
-    expect(wizardNeeds({ personaIds: ['dns-off', 'dns1', 'web-off'], keywordTerms: 'x' }, personas)).toEqual([
+    expect(wizardNeeds({ personaIds: ['dns-off', 'dns1', 'web-off'], proxyIds: ['px'], keywordTerms: 'x' }, personas, [{ id: 'px', address: 'http://127.0.0.1:3999', enabled: false }])).toEqual([
+      { phase: 'discovery', problems: ['the persona “dns-off” is disabled', 'the persona “web-off” is disabled', 'the proxy http://127.0.0.1:3999 is disabled'] },
       { phase: 'validation', problems: ['the DNS persona “dns-off” is disabled'] },
       { phase: 'keywords', problems: ['the HTTP persona “web-off” is disabled'] },
     ]);
-    expect(wizardNeeds({ personaIds: ['d0', 'web'], keywordTerms: 'x' }, [p('d0', 'dns', true, { resolvers: [] }), p('web', 'http')])[0].problems).toEqual([
+    expect(wizardNeeds({ personaIds: ['d0', 'web'], proxyIds: [], keywordTerms: 'x' }, [p('d0', 'dns', true, { resolvers: [] }), p('web', 'http')])[0].problems).toEqual([
       'the DNS persona “d0” has no resolvers',
     ]);
   });

@@ -4,12 +4,12 @@
  * Validation needs the campaign's DNS persona (the first selected persona of kind dns); keywords
  * needs terms and an `http` persona. Every selected persona must be enabled.
  */
-import type { Persona } from '../api/types';
+import type { Persona, Proxy } from '../api/types';
 import { parseTerms } from './keywords';
 import type { WizardValues } from './state';
 
 export interface WizardNeeds {
-  phase: 'validation' | 'keywords';
+  phase: 'discovery' | 'validation' | 'keywords';
   problems: string[];
 }
 
@@ -26,9 +26,21 @@ function personaProblem(kind: 'dns' | 'http', values: Pick<WizardValues, 'person
   return null;
 }
 
-/** Phases after discovery that are not configured, in pipeline order (empty: nothing stops it). */
-export function wizardNeeds(values: Pick<WizardValues, 'personaIds' | 'keywordTerms'>, personas: Persona[]): WizardNeeds[] {
+/**
+ * Phases that are not configured, in pipeline order (empty: nothing stops it). Discovery's
+ * pre-start checks need every selected persona and proxy enabled.
+ */
+export function wizardNeeds(
+  values: Pick<WizardValues, 'personaIds' | 'proxyIds' | 'keywordTerms'>,
+  personas: Persona[],
+  proxies: Proxy[] = [],
+): WizardNeeds[] {
   const out: WizardNeeds[] = [];
+  const disabled = [
+    ...personas.filter((p) => values.personaIds.includes(p.id) && !p.enabled).map((p) => `the persona “${p.name}” is disabled`),
+    ...proxies.filter((p) => values.proxyIds.includes(p.id) && !p.enabled).map((p) => `the proxy ${p.address} is disabled`),
+  ];
+  if (disabled.length) out.push({ phase: 'discovery', problems: disabled });
   const dns = personaProblem('dns', values, personas);
   if (dns) out.push({ phase: 'validation', problems: [dns] });
   const kw: string[] = [];
