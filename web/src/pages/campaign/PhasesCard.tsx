@@ -70,7 +70,10 @@ export function PhasesCard({ campaign, busy, actionError, onControl }: PhasesCar
                       </div>
                     )}
                   </td>
-                  <td>{p.trigger ? label(p.trigger) : '—'}</td>
+                  <td>
+                    {p.trigger ? label(p.trigger) : '—'}
+                    <AutoStartNote phase={p} />
+                  </td>
                   <td className="progress-cell">
                     <ProgressBar phase={p} expectedTotal={p.phase === 'discovery' ? campaign.config.discovery?.numDomains : undefined} />
                     {p.summary && Object.keys(p.summary).length > 0 && <Summary summary={p.summary} />}
@@ -115,6 +118,17 @@ export function PhasesCard({ campaign, busy, actionError, onControl }: PhasesCar
       </table>
     </section>
   );
+}
+
+/** This phase's own auto-start (phases[].autoStart): how long it took, or where it stands. */
+function AutoStartNote({ phase }: { phase: Phase }) {
+  const a = phase.autoStart;
+  if (!a || a.status === 'not_requested') return null;
+  const text =
+    a.status === 'started'
+      ? `auto-started${a.latencyMs != null ? ` in ${a.latencyMs} ms` : ''}${a.attempts > 1 ? ` (${a.attempts} attempts)` : ''}`
+      : `auto-start ${label(a.status).toLowerCase()}`;
+  return <div className="muted small">{text}</div>;
 }
 
 const SUMMARY_LABELS: Record<string, string> = { noMatch: 'no match' };
