@@ -71,7 +71,7 @@ export function PhasesCard({ campaign, busy, actionError, onControl }: PhasesCar
                     )}
                   </td>
                   <td>
-                    {p.trigger ? label(p.trigger) : '—'}
+                    <span>{p.trigger ? label(p.trigger) : '—'}</span>
                     <AutoStartNote phase={p} />
                   </td>
                   <td className="progress-cell">
