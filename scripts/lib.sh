@@ -20,6 +20,14 @@ export WS_MANAGEMENT_ENDPOINT="${WS_MANAGEMENT_ENDPOINT:-http://127.0.0.1:$LOCAL
 # Short retry backoff locally so retry and dead-letter tests take seconds, not minutes.
 export AUTOSTART_BACKOFF_BASE_SECONDS="${AUTOSTART_BACKOFF_BASE_SECONDS:-1}"
 export AUTOSTART_BACKOFF_CAP_SECONDS="${AUTOSTART_BACKOFF_CAP_SECONDS:-2}"
+# The sweeper re-drives sooner locally (AWS: 300 s / 900 s) so recovery tests take seconds; a
+# chunk's time budget stays below the stale threshold (a slow chunk is not a stalled one).
+export STALE_PHASE_SECONDS="${STALE_PHASE_SECONDS:-10}"
+export STALE_QUEUED_SECONDS="${STALE_QUEUED_SECONDS:-25}"
+export PHASE_CHUNK_BUDGET_SECONDS="${PHASE_CHUNK_BUDGET_SECONDS:-5}"
+export LOCAL_SWEEP_SECONDS="${LOCAL_SWEEP_SECONDS:-2}"
+# The local tests run their DNS and HTTP servers on loopback (API.md "Limits").
+export ALLOWED_PRIVATE_CIDRS="${ALLOWED_PRIVATE_CIDRS:-127.0.0.0/8}"
 export RUST_LOG="${RUST_LOG:-info}"
 
 # Pids and logs of what the scripts start, per HTTP port, so stacks on other ports (a second

@@ -93,7 +93,7 @@ async fn main() {
         );
         std::process::exit(2);
     }
-    let sdk = campaign_shared::config::load_sdk_config().await;
+    let sdk = campaign_shared::sdk::load_sdk_config().await;
     let chaos = ChaosSwitch::new(&http);
     if let Ok(Some(r)) = chaos.report().await
         && !r["config"].is_null()

@@ -14,8 +14,8 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use bench::{env, phase_seconds, run_phase_by_hand};
-use campaign_shared::adapters::dns::DnsValidator;
-use campaign_shared::domain::resources::DnsPersonaConfig;
+use campaign_shared::phases::validation::DnsPersonaConfig;
+use campaign_shared::phases::validation::DnsValidator;
 use hickory_resolver::Resolver;
 use hickory_resolver::config::{
     ConnectionConfig, LookupIpStrategy, NameServerConfig, ResolveHosts, ResolverConfig,

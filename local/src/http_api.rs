@@ -332,14 +332,14 @@ async fn api(State(gw): State<Gateway>, req: Request) -> Response {
         match bearer(&parts.headers).and_then(|t| gw.jwt.verify(t)) {
             Some(c) => Some(c),
             None => {
-                let correlation = campaign_shared::api::correlation_id(&parts.headers);
-                let mut r = to_axum(campaign_shared::api::error_response(
+                let correlation = campaign_shared::api::http::correlation_id(&parts.headers);
+                let mut r = to_axum(campaign_shared::api::http::error_response(
                     &AppError::Unauthorized,
                     &correlation,
                 ));
                 if let Ok(v) = HeaderValue::from_str(&correlation) {
                     r.headers_mut()
-                        .insert(campaign_shared::api::CORRELATION_HEADER, v);
+                        .insert(campaign_shared::api::http::CORRELATION_HEADER, v);
                 }
                 return r;
             }

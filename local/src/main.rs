@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use campaign_shared::adapters::ws::Push;
 use campaign_shared::realtime::Publisher;
+use campaign_shared::realtime::Push;
+use campaign_shared::store::aws::Aws;
 use campaign_shared::{AppState, Settings};
 use futures_util::FutureExt;
 use lambda_runtime::{Context, LambdaEvent};
@@ -30,6 +31,8 @@ use crate::pollers::{SqsHandler, SqsMapping, StreamConsumer, StreamHandler};
 #[derive(Clone)]
 pub struct Gateway {
     pub state: AppState,
+    /// The gateway's own clients (not the handlers').
+    pub aws: Arc<Aws>,
     pub sdk: aws_config::SdkConfig,
     pub jwt: auth::Jwt,
     pub faults: faults::Faults,
@@ -59,10 +62,22 @@ impl Gateway {
             .endpoint_url(format!("{}/_local/ddb/{rule}", self.self_url))
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
             .build();
-        AppState {
-            ddb: aws_sdk_dynamodb::Client::from_conf(config),
-            ..self.state.clone()
-        }
+        let aws = Aws::with_clients(
+            self.sdk.clone(),
+            Some(aws_sdk_dynamodb::Client::from_conf(config)),
+            Some(self.sqs().clone()),
+        );
+        AppState::on_aws(aws, (*self.state.settings).clone())
+    }
+
+    /// The gateway's own SQS client (pollers, resource creation).
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        self.aws.sqs()
+    }
+
+    /// The gateway's own DynamoDB client.
+    pub fn ddb(&self) -> &aws_sdk_dynamodb::Client {
+        self.aws.ddb()
     }
 }
 
@@ -144,6 +159,37 @@ fn stream_handler(dir: &str, publisher: &Arc<Publisher>) -> Option<StreamHandler
     })
 }
 
+/// The sweeper's schedule (EventBridge `rate(1 minute)` in AWS): every `every` seconds.
+async fn run_sweeper(gw: Gateway, publisher: Arc<Publisher>, every: u64) {
+    let mut tick = tokio::time::interval(Duration::from_secs(every.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let state = gw.handler_state();
+        let event = LambdaEvent::new(
+            serde_json::json!({"source": "aws.events"}),
+            Context::default(),
+        );
+        match tokio::time::timeout(
+            Duration::from_secs(60),
+            sweeper::handler(&state, &publisher, event),
+        )
+        .await
+        {
+            Ok(Ok(report))
+                if report["redriven"] != 0
+                    || report["stalled"] != 0
+                    || report["streamFailures"] != 0 =>
+            {
+                tracing::info!(%report, "sweep");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "sweep failed"),
+            Err(_) => tracing::warn!("sweep timed out"),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     campaign_shared::telemetry::init_tracing();
@@ -151,12 +197,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let http_port: u16 = env("LOCAL_HTTP_PORT", "3000").parse()?;
     let ws_port: u16 = env("LOCAL_WS_PORT", "3001").parse()?;
     let moto_endpoint = env("AWS_ENDPOINT_URL", "http://127.0.0.1:4566");
-    let sdk = campaign_shared::config::load_sdk_config().await;
-    let bootstrap = AppState::new(&sdk, Settings::from_env());
+    let sdk = campaign_shared::sdk::load_sdk_config().await;
+    let aws = Aws::new(sdk.clone());
     let res = resources::Resources::load();
 
     let mut tries = 0;
-    while let Err(e) = resources::create_all(&bootstrap.ddb, &bootstrap.sqs, &res).await {
+    while let Err(e) = resources::create_all(aws.ddb(), aws.sqs(), &res).await {
         tries += 1;
         if tries > 60 {
             return Err(format!("could not create the resources on {moto_endpoint}: {e}").into());
@@ -165,7 +211,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 
     let queue_url = |name: &str| {
-        let sqs = bootstrap.sqs.clone();
+        let sqs = aws.sqs().clone();
         let name = name.to_string();
         async move {
             let url = sqs
@@ -204,28 +250,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let campaigns_table = settings.campaigns_table.clone();
     let res = Arc::new(res);
     tokio::spawn(resources::keep_created(
-        bootstrap.ddb.clone(),
-        bootstrap.sqs.clone(),
+        aws.ddb().clone(),
+        aws.sqs().clone(),
         res.clone(),
         campaigns_table.clone(),
     ));
     let self_url = format!("http://{bind}:{http_port}");
-    let state = AppState::new(&sdk, settings);
-    let chaos_state = AppState {
-        ddb: aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .endpoint_url(format!("{self_url}/_local/chaos/ddb"))
-                .build(),
+    let state = AppState::on_aws(Aws::new(sdk.clone()), settings.clone());
+    let chaos_state = AppState::on_aws(
+        Aws::with_clients(
+            sdk.clone(),
+            Some(aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&sdk)
+                    .endpoint_url(format!("{self_url}/_local/chaos/ddb"))
+                    .build(),
+            )),
+            Some(aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(&sdk)
+                    .endpoint_url(format!("{self_url}/_local/chaos/sqs"))
+                    .build(),
+            )),
         ),
-        sqs: aws_sdk_sqs::Client::from_conf(
-            aws_sdk_sqs::config::Builder::from(&sdk)
-                .endpoint_url(format!("{self_url}/_local/chaos/sqs"))
-                .build(),
-        ),
-        ..state.clone()
-    };
+        settings,
+    );
     let gw = Gateway {
         state,
+        aws: aws.clone(),
         sdk: sdk.clone(),
         jwt: auth::Jwt::new(&env("LOCAL_JWT_SECRET", "local-dev-secret")),
         faults: faults::Faults::default(),
@@ -291,6 +341,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     campaigns_table.clone(),
                     consumer,
                 ));
+            }
+            "schedule" if f.dir == "sweeper" => {
+                let every: u64 = env("LOCAL_SWEEP_SECONDS", "2").parse()?;
+                tokio::spawn(run_sweeper(gw.clone(), publisher.clone(), every));
+            }
+            "schedule" => {
+                return Err(
+                    format!("no local handler is wired for scheduled function {}", f.dir).into(),
+                );
             }
             _ => {}
         }

@@ -143,8 +143,7 @@ pub async fn run_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
     loop {
         #[allow(deprecated)]
         let received = gw
-            .state
-            .sqs
+            .sqs()
             .receive_message()
             .queue_url(&mapping.queue_url)
             .max_number_of_messages(mapping.batch_size)
@@ -213,8 +212,7 @@ pub async fn run_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
             .collect();
         if !entries.is_empty()
             && let Err(e) = gw
-                .state
-                .sqs
+                .sqs()
                 .delete_message_batch()
                 .queue_url(&mapping.queue_url)
                 .set_entries(Some(entries))
@@ -249,8 +247,7 @@ async fn redeliver_soon(
         return;
     }
     if let Err(e) = gw
-        .state
-        .sqs
+        .sqs()
         .change_message_visibility_batch()
         .queue_url(&mapping.queue_url)
         .set_entries(Some(entries))
@@ -393,7 +390,7 @@ async fn deliver_batch(
 
 /// The table's current stream, if the table exists.
 async fn stream_arn(gw: &Gateway, table: &str) -> Option<String> {
-    match gw.state.ddb.describe_table().table_name(table).send().await {
+    match gw.ddb().describe_table().table_name(table).send().await {
         Ok(out) => out.table.and_then(|t| t.latest_stream_arn),
         Err(e) => {
             tracing::warn!(error = ?e, "describe table failed");

@@ -35,6 +35,8 @@ pub struct Gsi {
     pub name: String,
     pub hash_key: Key,
     pub range_key: Option<Key>,
+    /// `ALL` or `KEYS_ONLY`.
+    pub projection: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -195,7 +197,7 @@ pub async fn create_all(
                     .set_key_schema(Some(schema(&g.hash_key, g.range_key.as_ref())))
                     .projection(
                         Projection::builder()
-                            .projection_type(ProjectionType::All)
+                            .projection_type(ProjectionType::from(g.projection.as_str()))
                             .build(),
                     )
                     .build()

@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
 use campaign_shared::AppState;
-use campaign_shared::adapters::ws::Push;
+use campaign_shared::realtime::Push;
 use chrono::{DateTime, Utc};
 use futures_util::{SinkExt, StreamExt};
 use lambda_runtime::{Context, LambdaEvent};
@@ -497,7 +497,7 @@ async fn run(
 mod tests {
     use super::*;
     use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
-    use campaign_shared::adapters::ws::PushError;
+    use campaign_shared::realtime::PushError;
 
     fn sdk() -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()

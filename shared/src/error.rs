@@ -29,6 +29,8 @@ pub enum ConflictCode {
     PhaseAlreadyRunning,
     PhaseAlreadyCompleted,
     PhaseOrder,
+    PhaseNotRunning,
+    PhaseNotPaused,
     IdempotencyInProgress,
     ResourceInUse,
 }
@@ -39,6 +41,8 @@ impl ConflictCode {
             Self::PhaseAlreadyRunning => "PHASE_ALREADY_RUNNING",
             Self::PhaseAlreadyCompleted => "PHASE_ALREADY_COMPLETED",
             Self::PhaseOrder => "PHASE_ORDER",
+            Self::PhaseNotRunning => "PHASE_NOT_RUNNING",
+            Self::PhaseNotPaused => "PHASE_NOT_PAUSED",
             Self::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
             Self::ResourceInUse => "RESOURCE_IN_USE",
         }

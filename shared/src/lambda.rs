@@ -12,9 +12,9 @@ use futures_util::{FutureExt, StreamExt};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
-use crate::adapters::queue::CORRELATION_ATTRIBUTE;
 use crate::domain::Campaign;
 use crate::error::AppError;
+use crate::messages::CORRELATION_ATTRIBUTE;
 
 /// What a handler gets to know about the SQS message besides its body.
 #[derive(Debug, Clone)]
@@ -258,6 +258,7 @@ mod tests {
 
     fn campaign() -> Campaign {
         Campaign::new(
+            uuid::Uuid::new_v4(),
             "owner",
             "c".into(),
             Mode::FullSequence,

@@ -24,6 +24,7 @@ pub const NAMESPACE: &str = "CampaignAutoStart";
 pub const AUTO_START_SUCCESS: &str = "campaign.auto_start.success";
 pub const AUTO_START_FAILURES: &str = "campaign.auto_start.failures_total";
 pub const AUTO_START_LATENCY: &str = "campaign.auto_start.latency_ms";
+pub const RECOVERED: &str = "campaign.recovered";
 
 /// One EMF document: `{"_aws": {...}, "<metric>": value, dims...}` on a line of its own.
 pub fn emf_line(
@@ -74,6 +75,17 @@ pub fn auto_start_success(latency_ms: i64) {
 pub fn auto_start_failure(reason: &str) {
     emit(emf_line(
         AUTO_START_FAILURES,
+        1.0,
+        "Count",
+        &[("reason", reason)],
+        chrono::Utc::now().timestamp_millis(),
+    ));
+}
+
+/// The sweeper re-drove something; `reason`: `stale_queued`, `stalled_phase`, `stream_failure`.
+pub fn recovered(reason: &str) {
+    emit(emf_line(
+        RECOVERED,
         1.0,
         "Count",
         &[("reason", reason)],

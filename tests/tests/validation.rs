@@ -82,11 +82,12 @@ async fn full_auto_runs_discovery_then_validation_by_itself_with_the_exact_split
         .map(|d| d["domain"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(got, want, "exactly the zone's names resolved");
-    assert!(
-        resolved
-            .iter()
-            .all(|d| d["addresses"].as_array().is_some_and(|a| a.len() == 1))
-    );
+    assert!(resolved.iter().all(|d| {
+        d["dns"]["status"] == "resolved"
+            && d["dns"]["addresses"]
+                .as_array()
+                .is_some_and(|a| a.len() == 1)
+    }));
     assert_eq!(listed(&c, &id, "unresolved").await.len(), n - want.len());
     assert!(listed(&c, &id, "pending").await.is_empty());
     // plain listing keeps the contract's shape
@@ -165,7 +166,7 @@ async fn a_resolver_that_times_out_gives_error_statuses_and_the_phase_completes(
     let errors = listed(&c, &id, "error").await;
     assert_eq!(errors.len(), n, "every domain has a status: nothing lost");
     assert!(
-        errors.iter().all(|d| d["error"] == "timeout"),
+        errors.iter().all(|d| d["dns"]["error"] == "timeout"),
         "{}",
         errors[0]
     );

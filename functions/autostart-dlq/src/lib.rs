@@ -2,8 +2,8 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use campaign_shared::AppState;
-use campaign_shared::adapters::queue::AutoStartMessage;
 use campaign_shared::lambda::sqs_batch;
+use campaign_shared::messages::AutoStartMessage;
 use lambda_runtime::{Error, LambdaEvent};
 
 pub async fn handler(

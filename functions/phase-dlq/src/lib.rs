@@ -2,8 +2,8 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use campaign_shared::AppState;
-use campaign_shared::adapters::queue::PhaseWorkMessage;
 use campaign_shared::lambda::sqs_batch;
+use campaign_shared::messages::PhaseWorkMessage;
 use lambda_runtime::{Error, LambdaEvent};
 
 pub async fn handler(

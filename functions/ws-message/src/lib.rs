@@ -3,7 +3,7 @@
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use campaign_shared::AppState;
-use campaign_shared::adapters::ws::Push;
+use campaign_shared::realtime::Push;
 use campaign_shared::realtime::{self, ws_event};
 use lambda_runtime::{Error, LambdaEvent};
 

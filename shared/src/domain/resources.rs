@@ -25,6 +25,8 @@ pub struct Persona {
     /// beyond 38 digits, nesting deeper than 32 levels), and a persona's config is free-form.
     #[serde(with = "json_text")]
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// +1 on every change; a PATCH is written conditionally on the version it read.
+    pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -36,42 +38,102 @@ pub struct Proxy {
     pub owner_id: String,
     pub address: String,
     pub enabled: bool,
+    pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// What the API shows of a stored resource: everything but the owner.
+/// A stored resource of one owner.
 pub trait OwnedResource: Serialize + serde::de::DeserializeOwned + Send + Sync + 'static {
     const KIND: &'static str;
+    /// Its API representation (everything but the owner).
+    type View<'a>: Serialize
+    where
+        Self: 'a;
     fn id(&self) -> Uuid;
+    fn owner(&self) -> &str;
     fn enabled(&self) -> bool;
-    fn to_api(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.remove("ownerId");
-        }
-        v
-    }
+    fn version(&self) -> u64;
+    fn view(&self) -> Self::View<'_>;
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonaView<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
+    pub kind: PersonaKind,
+    pub enabled: bool,
+    pub config: &'a serde_json::Map<String, serde_json::Value>,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProxyView<'a> {
+    pub id: Uuid,
+    pub address: &'a str,
+    pub enabled: bool,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl OwnedResource for Persona {
     const KIND: &'static str = "persona";
+    type View<'a> = PersonaView<'a>;
     fn id(&self) -> Uuid {
         self.id
+    }
+    fn owner(&self) -> &str {
+        &self.owner_id
     }
     fn enabled(&self) -> bool {
         self.enabled
     }
-    fn to_api(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "name": self.name,
-            "kind": self.kind,
-            "enabled": self.enabled,
-            "config": self.config,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-        })
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn view(&self) -> PersonaView<'_> {
+        PersonaView {
+            id: self.id,
+            name: &self.name,
+            kind: self.kind,
+            enabled: self.enabled,
+            config: &self.config,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+impl OwnedResource for Proxy {
+    const KIND: &'static str = "proxy";
+    type View<'a> = ProxyView<'a>;
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn owner(&self) -> &str {
+        &self.owner_id
+    }
+    fn enabled(&self) -> bool {
+        self.enabled
+    }
+    fn version(&self) -> u64 {
+        self.version
+    }
+    fn view(&self) -> ProxyView<'_> {
+        ProxyView {
+            id: self.id,
+            address: &self.address,
+            enabled: self.enabled,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
     }
 }
 
@@ -101,18 +163,9 @@ mod json_text {
     }
 }
 
-impl OwnedResource for Proxy {
-    const KIND: &'static str = "proxy";
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn enabled(&self) -> bool {
-        self.enabled
-    }
-}
-
 pub const MAX_NAME_LEN: usize = 120;
-const MAX_PERSONA_CONFIG_BYTES: usize = 16 * 1024;
+/// A persona's config, as JSON text, is at most this long.
+pub const MAX_PERSONA_CONFIG_BYTES: usize = 16 * 1024;
 
 pub fn validate_name(field: &str, name: Option<&str>, problems: &mut Vec<FieldProblem>) {
     match name {
@@ -121,29 +174,6 @@ pub fn validate_name(field: &str, name: Option<&str>, problems: &mut Vec<FieldPr
             FieldProblem::new(field, format!("must be 1 to {MAX_NAME_LEN} characters")),
         ),
         Some(_) => {}
-    }
-}
-
-/// Size limit for every persona; a `dns` persona's config must also be a valid
-/// [`DnsPersonaConfig`].
-pub fn validate_persona_config(
-    kind: Option<PersonaKind>,
-    config: &serde_json::Map<String, serde_json::Value>,
-    problems: &mut Vec<FieldProblem>,
-) {
-    if kind == Some(PersonaKind::Dns)
-        && let Err(p) = DnsPersonaConfig::parse(config, "config")
-    {
-        problems.extend(p);
-    }
-    let size = serde_json::to_vec(config)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
-    if size > MAX_PERSONA_CONFIG_BYTES {
-        problems.push(FieldProblem::new(
-            "config",
-            format!("must be at most {MAX_PERSONA_CONFIG_BYTES} bytes of JSON"),
-        ));
     }
 }
 
@@ -216,130 +246,5 @@ mod tests {
         let mut ok = Vec::new();
         validate_name("name", Some("Shoes Q4"), &mut ok);
         assert!(ok.is_empty());
-    }
-}
-
-/// The `config` of a persona of kind `dns`, used by the validation phase.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DnsPersonaConfig {
-    pub resolvers: Vec<std::net::SocketAddr>,
-    pub timeout_ms: u64,
-    pub concurrency: usize,
-    pub rate_limit_per_second: u32,
-}
-
-impl DnsPersonaConfig {
-    pub const DEFAULT_TIMEOUT_MS: u64 = 2000;
-    pub const DEFAULT_CONCURRENCY: usize = 16;
-    pub const DEFAULT_RATE: u32 = 200;
-
-    /// Reads and checks a dns persona's config; problems name fields under `prefix`.
-    pub fn parse(
-        config: &serde_json::Map<String, serde_json::Value>,
-        prefix: &str,
-    ) -> Result<Self, Vec<FieldProblem>> {
-        let mut problems = Vec::new();
-        let field = |n: &str| format!("{prefix}.{n}");
-        let resolvers: Vec<std::net::SocketAddr> =
-            match config.get("resolvers").and_then(|v| v.as_array()) {
-                None => {
-                    problems.push(FieldProblem::new(
-                        field("resolvers"),
-                        "is required: a list of \"ip:port\"",
-                    ));
-                    Vec::new()
-                }
-                Some(list) if list.is_empty() || list.len() > 8 => {
-                    problems.push(FieldProblem::new(
-                        field("resolvers"),
-                        "needs 1 to 8 resolvers",
-                    ));
-                    Vec::new()
-                }
-                Some(list) => list
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| match v.as_str().and_then(|s| s.parse().ok()) {
-                        Some(addr) => Some(addr),
-                        None => {
-                            problems.push(FieldProblem::new(
-                                format!("{prefix}.resolvers[{i}]"),
-                                "must be \"ip:port\"",
-                            ));
-                            None
-                        }
-                    })
-                    .collect(),
-            };
-        let mut number = |name: &str, default: u64, min: u64, max: u64| -> u64 {
-            match config.get(name) {
-                None => default,
-                Some(v) => match v.as_u64().filter(|n| (min..=max).contains(n)) {
-                    Some(n) => n,
-                    None => {
-                        problems.push(FieldProblem::new(
-                            field(name),
-                            format!("must be an integer from {min} to {max}"),
-                        ));
-                        default
-                    }
-                },
-            }
-        };
-        let timeout_ms = number("timeoutMs", Self::DEFAULT_TIMEOUT_MS, 50, 10_000);
-        let concurrency = number("concurrency", Self::DEFAULT_CONCURRENCY as u64, 1, 256) as usize;
-        let rate_limit_per_second = number(
-            "rateLimitPerSecond",
-            u64::from(Self::DEFAULT_RATE),
-            1,
-            10_000,
-        ) as u32;
-        if problems.is_empty() {
-            Ok(Self {
-                resolvers,
-                timeout_ms,
-                concurrency,
-                rate_limit_per_second,
-            })
-        } else {
-            Err(problems)
-        }
-    }
-}
-
-#[cfg(test)]
-mod dns_config_tests {
-    use super::*;
-
-    fn map(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
-        v.as_object().cloned().unwrap()
-    }
-
-    #[test]
-    fn defaults_and_limits() {
-        let c = DnsPersonaConfig::parse(
-            &map(serde_json::json!({"resolvers": ["127.0.0.1:5353"]})),
-            "config",
-        )
-        .unwrap();
-        assert_eq!(c.resolvers[0].port(), 5353);
-        assert_eq!(
-            (c.timeout_ms, c.concurrency, c.rate_limit_per_second),
-            (2000, 16, 200)
-        );
-        let bad = serde_json::json!({"resolvers": ["nope", "1.1.1.1"], "timeoutMs": 0, "concurrency": 1000});
-        let problems = DnsPersonaConfig::parse(&map(bad), "config").unwrap_err();
-        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            vec![
-                "config.resolvers[0]",
-                "config.resolvers[1]",
-                "config.timeoutMs",
-                "config.concurrency"
-            ]
-        );
-        assert!(DnsPersonaConfig::parse(&map(serde_json::json!({})), "c").is_err());
     }
 }

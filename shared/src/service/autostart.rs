@@ -1,15 +1,22 @@
 //! The auto-start worker's decision for one message, and the dead-letter handler's.
+//!
+//! A message acts only on the request it was sent for (same phase, same `requestedAt`, still
+//! `queued`); everything else is a no-op, so duplicates from the fast path, the outbox and the
+//! sweeper are harmless and at most one of them starts the phase (one conditional write).
 
-use chrono::{DateTime, Utc};
-
-use super::campaigns::{commit, load, mutate, pre_start_validation, with_retries};
-use crate::adapters::queue::AutoStartMessage;
-use crate::config::AppState;
+use super::readiness::pre_start;
+use super::write::{commit, load, mutate, with_retries};
 use crate::domain::{AutoStartStatus, Campaign, ErrorInfo, Mode, PhaseStatus, Trigger, now_millis};
 use crate::error::{AppError, RetryClass};
+use crate::lambda::MessageMeta;
+use crate::messages::AutoStartMessage;
+use crate::state::AppState;
+use crate::store::QueueName;
+use crate::store::sqs::backoff_seconds;
 use crate::telemetry;
 
-/// What happened to one auto-start message. Every variant but an `Err` ends the message.
+/// What happened to one auto-start message. Every variant ends the message; only an `Err` of
+/// [`process`] is retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AutoStartOutcome {
     Started {
@@ -22,34 +29,31 @@ pub enum AutoStartOutcome {
     Failed {
         code: String,
     },
-    /// The campaign no longer exists, or this request was already handled (a redelivery or a
-    /// stale message): nothing to do.
+    /// The campaign is gone, or this request was already handled (a duplicate or stale message).
     NothingToDo,
 }
 
 /// The decision that needs no I/O.
-pub(crate) enum Decision {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
     NothingToDo,
     Cancel,
     Skip,
     Start,
 }
 
-pub(crate) fn decide(c: &Campaign, msg: &AutoStartMessage) -> Decision {
-    let request = &c.auto_start;
-    if request.status != AutoStartStatus::Queued
-        || request.phase != Some(msg.phase)
-        || request.requested_at != Some(msg.requested_at)
-    {
+pub fn decide(c: &Campaign, msg: &AutoStartMessage) -> Decision {
+    let state = c.phase(msg.phase);
+    let request = &state.auto_start;
+    if request.status != AutoStartStatus::Queued || request.requested_at != Some(msg.requested_at) {
         return Decision::NothingToDo;
     }
     if c.mode != Mode::FullSequence {
         return Decision::Cancel;
     }
-    match c.phase(msg.phase).status {
-        PhaseStatus::Running | PhaseStatus::Completed => Decision::Skip,
-        _ if c.check_can_start(msg.phase).is_err() => Decision::Skip,
-        _ => Decision::Start,
+    match state.status {
+        PhaseStatus::NotStarted if c.check_can_start(msg.phase).is_ok() => Decision::Start,
+        _ => Decision::Skip,
     }
 }
 
@@ -64,35 +68,47 @@ pub async fn process(
         let mut c = load(state, msg.campaign_id, None).await?;
         let read = c.version;
         let now = now_millis();
+        let (phase, at) = (msg.phase, msg.requested_at);
         let outcome = match decide(&c, msg) {
             Decision::NothingToDo => AutoStartOutcome::NothingToDo,
             Decision::Cancel => {
-                c.end_auto_start(AutoStartStatus::Cancelled, None, receive_count, now);
+                c.end_auto_start(
+                    phase,
+                    at,
+                    AutoStartStatus::Cancelled,
+                    None,
+                    receive_count,
+                    now,
+                );
                 AutoStartOutcome::Cancelled
             }
             Decision::Skip => {
-                c.end_auto_start(AutoStartStatus::Skipped, None, receive_count, now);
+                c.end_auto_start(
+                    phase,
+                    at,
+                    AutoStartStatus::Skipped,
+                    None,
+                    receive_count,
+                    now,
+                );
                 AutoStartOutcome::Skipped
             }
-            Decision::Start => match pre_start_validation(state, &c, msg.phase).await {
+            Decision::Start => match pre_start(state, &c, phase).await {
                 Ok(plan) => {
-                    c.start_phase(
-                        msg.phase,
-                        Trigger::Auto,
-                        plan.total,
-                        plan.chunk_size,
-                        receive_count,
-                        now,
-                    )?;
+                    c.start_phase(phase, Trigger::Auto, plan, receive_count, now)?;
+                    let request = &c.phase(phase).auto_start;
                     AutoStartOutcome::Started {
-                        latency_ms: c.auto_start.latency_ms.unwrap_or_default(),
-                        attempts: c.auto_start.attempts,
+                        latency_ms: request.latency_ms.unwrap_or_default(),
+                        attempts: request.attempts,
                     }
                 }
                 Err(e) if e.retry_class() == RetryClass::Permanent => {
+                    let info = ErrorInfo::from(&e);
                     c.end_auto_start(
+                        phase,
+                        at,
                         AutoStartStatus::Failed,
-                        Some(ErrorInfo::from(&e)),
+                        Some(info),
                         receive_count,
                         now,
                     );
@@ -122,10 +138,8 @@ pub async fn process(
 /// Records the attempt of a message that failed transiently (best effort: the failing dependency
 /// may be DynamoDB itself; the count is also recovered from `ApproximateReceiveCount` later).
 pub async fn record_failed_attempt(state: &AppState, msg: &AutoStartMessage, receive_count: u32) {
-    let res = mutate(state, msg.campaign_id, None, |c: &mut Campaign| {
-        if c.auto_start.requested_at == Some(msg.requested_at) {
-            c.record_auto_start_attempt(receive_count, now_millis());
-        }
+    let res = mutate(state, msg.campaign_id, None, |c| {
+        c.record_auto_start_attempt(msg.phase, msg.requested_at, receive_count, now_millis());
         Ok(())
     })
     .await;
@@ -134,51 +148,33 @@ pub async fn record_failed_attempt(state: &AppState, msg: &AutoStartMessage, rec
     }
 }
 
-/// The dead-letter handler: the message used up its receives. Marks the request `failed` with
-/// `RETRIES_EXHAUSTED` (if it is still that request and still queued).
-pub async fn exhausted(
-    state: &AppState,
-    msg: &AutoStartMessage,
-    max_receive_count: u32,
-) -> Result<bool, AppError> {
-    let info = ErrorInfo {
-        code: "RETRIES_EXHAUSTED".into(),
-        message: format!("auto-start failed {max_receive_count} times; start the phase manually"),
-        details: vec![],
-    };
-    let requested_at: DateTime<Utc> = msg.requested_at;
-    let result = mutate(state, msg.campaign_id, None, |c: &mut Campaign| {
-        if c.auto_start.requested_at != Some(requested_at) || c.auto_start.phase != Some(msg.phase)
-        {
-            return Ok(false);
-        }
-        Ok(c.end_auto_start(
-            AutoStartStatus::Failed,
-            Some(info.clone()),
-            max_receive_count,
-            now_millis(),
-        ))
-    })
-    .await;
-    match result {
-        Ok((_, marked)) => {
-            if marked {
-                telemetry::auto_start_failure("RETRIES_EXHAUSTED");
-            }
-            Ok(marked)
-        }
-        Err(AppError::NotFound(_)) => Ok(false),
-        Err(e) => Err(e),
+/// Hides a failed message for its backoff and returns the delay. A failure to do so is logged:
+/// the queue's visibility timeout then applies, so the message is still retried.
+pub async fn retry_later(state: &AppState, queue: QueueName, meta: &MessageMeta) -> i32 {
+    let s = &state.settings;
+    let delay = backoff_seconds(
+        meta.receive_count,
+        s.backoff_base_seconds,
+        s.backoff_cap_seconds,
+        rand::random::<f64>(),
+    );
+    if let Err(e) = state
+        .queues
+        .retry_later(queue, &meta.receipt_handle, delay)
+        .await
+    {
+        tracing::warn!(error = %e, "could not set the retry backoff; the queue's visibility timeout applies");
     }
+    delay
 }
 
 /// The worker's handling of one message: the outcome ends the message, or — for a transient
-/// failure — the attempt is recorded, the message hidden for an exponential backoff with jitter
-/// (`ChangeMessageVisibility`), and the error returned so the batch reports it as failed.
+/// failure — the attempt is recorded, the message hidden for its backoff, and the error returned
+/// so the batch reports it as failed.
 pub async fn handle_message(
     state: &AppState,
     msg: &AutoStartMessage,
-    meta: &crate::lambda::MessageMeta,
+    meta: &MessageMeta,
 ) -> Result<(), AppError> {
     match process(state, msg, meta.receive_count).await {
         Ok(outcome) => {
@@ -187,23 +183,44 @@ pub async fn handle_message(
         }
         Err(e) => {
             record_failed_attempt(state, msg, meta.receive_count).await;
-            let delay = state
-                .autostart_queue()
-                .retry_later(meta, &state.settings)
-                .await;
+            let delay = retry_later(state, QueueName::AutoStart, meta).await;
             tracing::warn!(campaignId = %msg.campaign_id, error = %e, retryInSeconds = delay, "auto-start failed transiently");
             Err(e)
         }
     }
 }
 
+/// The dead-letter handler: the message used up its receives. Marks the request `failed` with
+/// `RETRIES_EXHAUSTED` (if it is still that request and still queued).
 pub async fn handle_dead_letter(
     state: &AppState,
     msg: &AutoStartMessage,
-    meta: &crate::lambda::MessageMeta,
+    _meta: &MessageMeta,
 ) -> Result<(), AppError> {
-    let _ = meta;
-    let marked = exhausted(state, msg, state.settings.autostart_max_receive_count).await?;
+    let attempts = state.settings.autostart_max_receive_count;
+    let info = ErrorInfo::new(
+        "RETRIES_EXHAUSTED",
+        format!("auto-start failed {attempts} times; start the phase manually"),
+    );
+    let result = mutate(state, msg.campaign_id, None, |c| {
+        Ok(c.end_auto_start(
+            msg.phase,
+            msg.requested_at,
+            AutoStartStatus::Failed,
+            Some(info.clone()),
+            attempts,
+            now_millis(),
+        ))
+    })
+    .await;
+    let marked = match result {
+        Ok((_, marked)) => marked,
+        Err(AppError::NotFound(_)) => false,
+        Err(e) => return Err(e),
+    };
+    if marked {
+        telemetry::auto_start_failure("RETRIES_EXHAUSTED");
+    }
     tracing::warn!(campaignId = %msg.campaign_id, marked, "auto-start dead letter handled");
     Ok(())
 }

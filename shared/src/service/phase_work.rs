@@ -1,22 +1,29 @@
-//! Phase execution: one chunk of work per message, persisted idempotently.
+//! Phase execution: one chunk of one run of a phase per message, persisted idempotently.
 //!
-//! A chunk's output is written first (an idempotent overwrite keyed by chunk number), then the
-//! progress is recorded with a conditional write on the campaign version that only succeeds if
-//! the chunk is still the next one. A crash between the two redoes the same chunk with the same
-//! output; a duplicate message finds the chunk already counted. The next chunk is scheduled by
-//! the phase dispatcher from the stream record of that write (see [`super::dispatch`]).
+//! The worker checks the committed state first: the phase must be `running` (a paused phase
+//! starts no new chunk), in the message's run, with this chunk next. The chunk's output is
+//! written (keyed by chunk and phase, refused if a later run wrote it), then the progress is
+//! recorded with a conditional write that only succeeds while that chunk of that run is still
+//! next and the phase is running or paused (a chunk in flight when the phase was paused still
+//! counts; a stopped phase records nothing more). A crash between the two redoes the chunk; a
+//! duplicate message finds it counted. The next chunk is dispatched from the stream record of
+//! the progress write (the outbox, `dispatch`).
 
-use super::campaigns::{dns_persona, mutate};
-use crate::adapters::dns::DnsValidator;
-use crate::adapters::queue::PhaseWorkMessage;
-use crate::config::AppState;
-use crate::domain::{Campaign, ChunkOutcome, ErrorInfo, PhaseName, PhaseStatus, now_millis};
+use super::autostart::retry_later;
+use super::readiness::references;
+use super::write::{load, mutate};
+use crate::domain::{Campaign, ChunkOutcome, DISCOVERY, ErrorInfo, PhaseStatus, now_millis};
 use crate::error::AppError;
+use crate::lambda::MessageMeta;
+use crate::messages::PhaseWorkMessage;
+use crate::phases::{self, ChunkInput, discovery};
+use crate::state::AppState;
+use crate::store::{ChunkOutput, QueueName, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChunkResult {
     Recorded(ChunkOutcome),
-    /// Already counted (redelivery), or the phase is not running this chunk any more.
+    /// Not due (redelivery, stale run, paused or stopped phase): nothing done.
     NothingToDo,
 }
 
@@ -26,22 +33,99 @@ pub fn chunk_range(chunk: u64, chunk_size: u64, total: u64) -> (u64, u64) {
     (start, (start + chunk_size).min(total))
 }
 
+/// The chunk's outputs of the phases before `msg.phase`, each from that phase's current run.
+async fn earlier_outputs(
+    state: &AppState,
+    c: &Campaign,
+    msg: &PhaseWorkMessage,
+) -> Result<Vec<ChunkOutput>, AppError> {
+    if msg.phase == DISCOVERY {
+        return Ok(Vec::new());
+    }
+    let outputs = state.chunks.range(c.id, msg.chunk, 1).await?;
+    let mut earlier = Vec::new();
+    for phase in msg.phase.earlier() {
+        let run = c.phase(*phase).run;
+        let found = outputs
+            .iter()
+            .find(|o| o.phase == *phase && o.run == run)
+            .cloned();
+        earlier.push(found.ok_or_else(|| {
+            AppError::internal(format!(
+                "{phase} output of chunk {} (run {run}) is missing",
+                msg.chunk
+            ))
+        })?);
+    }
+    Ok(earlier)
+}
+
 pub async fn process_chunk(
     state: &AppState,
     msg: &PhaseWorkMessage,
 ) -> Result<ChunkResult, AppError> {
-    let Some(campaign) = state.campaigns().get(msg.campaign_id).await? else {
-        return Ok(ChunkResult::NothingToDo);
+    let campaign = match load(state, msg.campaign_id, None).await {
+        Ok(c) => c,
+        Err(AppError::NotFound(_)) => return Ok(ChunkResult::NothingToDo),
+        Err(e) => return Err(e),
     };
-    let phase = campaign.phase(msg.phase);
-    if phase.status != PhaseStatus::Running || phase.next_chunk != msg.chunk {
-        tracing::info!(chunk = msg.chunk, next = phase.next_chunk, status = ?phase.status, "chunk not due; ignored");
+    let p = campaign.phase(msg.phase);
+    if p.status != PhaseStatus::Running || p.run != msg.run || p.next_chunk != msg.chunk {
+        tracing::info!(
+            chunk = msg.chunk,
+            run = msg.run,
+            next = p.next_chunk,
+            current_run = p.run,
+            status = p.status.as_str(),
+            "chunk not due; ignored"
+        );
         return Ok(ChunkResult::NothingToDo);
     }
-    let (start, end) = chunk_range(msg.chunk, phase.chunk_size, phase.progress.total);
-    let counts = execute(state, &campaign, msg.phase, msg.chunk, start, end).await?;
-    let result = mutate(state, msg.campaign_id, None, |c: &mut Campaign| {
-        Ok(c.record_chunk_counted(msg.phase, msg.chunk, end - start, &counts, now_millis()))
+    let (start, end) = chunk_range(msg.chunk, p.chunk_size, p.progress.total);
+    let earlier = earlier_outputs(state, &campaign, msg).await?;
+    let domains = earlier
+        .iter()
+        .find(|o| o.phase == DISCOVERY)
+        .map(|o| discovery::domains_of(&o.data))
+        .unwrap_or_default();
+    let refs = references(state, &campaign).await?;
+    let input = ChunkInput {
+        campaign: &campaign,
+        refs: &refs,
+        settings: &state.settings,
+        policy: &state.policy,
+        chunk: msg.chunk,
+        run: msg.run,
+        start,
+        end,
+        domains,
+        earlier,
+    };
+    let done = phases::phase(msg.phase).run_chunk(&input).await?;
+    let output = ChunkOutput {
+        phase: msg.phase,
+        chunk: msg.chunk,
+        run: msg.run,
+        count: done.items,
+        data: done.data,
+    };
+    if state.chunks.put(campaign.id, &output).await? == Write::Conflict {
+        tracing::info!(
+            chunk = msg.chunk,
+            run = msg.run,
+            "a later run wrote this chunk; stale work dropped"
+        );
+        return Ok(ChunkResult::NothingToDo);
+    }
+    let result = mutate(state, msg.campaign_id, None, |c| {
+        Ok(c.record_chunk(
+            msg.phase,
+            msg.run,
+            msg.chunk,
+            end - start,
+            &done.counts,
+            now_millis(),
+        ))
     })
     .await;
     match result {
@@ -59,92 +143,11 @@ pub async fn process_chunk(
     }
 }
 
-/// The executor table: what one chunk of each phase does. Each arm writes its output keyed by
-/// chunk number (a retry overwrites it with the same result) and returns the chunk's outcome
-/// counts for the phase summary.
-async fn execute(
-    state: &AppState,
-    campaign: &Campaign,
-    phase: PhaseName,
-    chunk: u64,
-    start: u64,
-    end: u64,
-) -> Result<Vec<(String, u64)>, AppError> {
-    match phase {
-        PhaseName::Discovery => {
-            let config = campaign.config.discovery.as_ref().ok_or_else(|| {
-                AppError::internal("discovery running without a discovery config")
-            })?;
-            let domains = config.generator().range(start, end);
-            state
-                .domains()
-                .put_chunk(campaign.id, chunk, &domains)
-                .await?;
-            Ok(Vec::new())
-        }
-        PhaseName::Validation => {
-            let domains = state
-                .domains()
-                .chunk(campaign.id, chunk)
-                .await?
-                .ok_or_else(|| AppError::internal(format!("discovery chunk {chunk} is missing")))?;
-            if domains.len() as u64 != end - start {
-                return Err(AppError::internal(
-                    "discovery chunk does not match the validation chunk",
-                ));
-            }
-            let (_, dns) = dns_persona(state, campaign)
-                .await?
-                .map_err(|p| AppError::internal(format!("{}: {}", p.field, p.problem)))?;
-            let deadline = tokio::time::Instant::now()
-                + std::time::Duration::from_secs(state.settings.phase_chunk_budget_seconds);
-            let checks = DnsValidator::new(&dns)?.check_all(&domains, deadline).await;
-            state
-                .domains()
-                .put_validation(campaign.id, chunk, &checks)
-                .await?;
-            let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
-            for c in &checks {
-                *counts.entry(c.status.as_str()).or_default() += 1;
-            }
-            Ok(counts
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect())
-        }
-    }
-}
-
-/// The phase-work dead-letter handler: a chunk failed on every receive; the phase is `failed`
-/// with `PHASE_WORK_EXHAUSTED` and can be restarted by hand (it resumes at that chunk).
-pub async fn exhausted(state: &AppState, msg: &PhaseWorkMessage) -> Result<bool, AppError> {
-    let info = ErrorInfo {
-        code: "PHASE_WORK_EXHAUSTED".into(),
-        message: format!(
-            "chunk {} of {} failed on every attempt; restart the phase to resume",
-            msg.chunk, msg.phase
-        ),
-        details: vec![],
-    };
-    let result = mutate(state, msg.campaign_id, None, |c: &mut Campaign| {
-        if c.phase(msg.phase).next_chunk != msg.chunk {
-            return Ok(false);
-        }
-        Ok(c.fail_phase(msg.phase, info.clone(), now_millis()))
-    })
-    .await;
-    match result {
-        Ok((_, failed)) => Ok(failed),
-        Err(AppError::NotFound(_)) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
 /// The phase worker's handling of one message; transient failures back off like auto-start.
 pub async fn handle_message(
     state: &AppState,
     msg: &PhaseWorkMessage,
-    meta: &crate::lambda::MessageMeta,
+    meta: &MessageMeta,
 ) -> Result<(), AppError> {
     match process_chunk(state, msg).await {
         Ok(result) => {
@@ -152,23 +155,39 @@ pub async fn handle_message(
             Ok(())
         }
         Err(e) => {
-            let delay = state
-                .phase_work_queue()
-                .retry_later(meta, &state.settings)
-                .await;
+            let delay = retry_later(state, QueueName::PhaseWork, meta).await;
             tracing::warn!(campaignId = %msg.campaign_id, chunk = msg.chunk, error = %e, retryInSeconds = delay, "chunk failed transiently");
             Err(e)
         }
     }
 }
 
+/// The phase-work dead-letter handler: a chunk failed on every receive; its run of the phase is
+/// `failed` with `PHASE_WORK_EXHAUSTED` (and can be started again).
 pub async fn handle_dead_letter(
     state: &AppState,
     msg: &PhaseWorkMessage,
-    meta: &crate::lambda::MessageMeta,
+    _meta: &MessageMeta,
 ) -> Result<(), AppError> {
-    let _ = meta;
-    let failed = exhausted(state, msg).await?;
+    let info = ErrorInfo::new(
+        "PHASE_WORK_EXHAUSTED",
+        format!(
+            "chunk {} of {} failed on every attempt; start the phase again",
+            msg.chunk, msg.phase
+        ),
+    );
+    let result = mutate(state, msg.campaign_id, None, |c| {
+        if c.phase(msg.phase).next_chunk != msg.chunk {
+            return Ok(false);
+        }
+        Ok(c.fail_phase(msg.phase, msg.run, info.clone(), now_millis()))
+    })
+    .await;
+    let failed = match result {
+        Ok((_, failed)) => failed,
+        Err(AppError::NotFound(_)) => false,
+        Err(e) => return Err(e),
+    };
     tracing::warn!(campaignId = %msg.campaign_id, chunk = msg.chunk, failed, "phase-work dead letter handled");
     Ok(())
 }

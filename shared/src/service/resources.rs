@@ -1,18 +1,21 @@
-//! Personas and proxies CRUD. A resource a campaign references cannot be deleted
-//! (409 `RESOURCE_IN_USE`).
+//! Personas and proxies CRUD. A persona's config is checked by the phase that uses its kind
+//! (`Phase::persona_problems`); a PATCH is written conditionally on the version it read; a
+//! resource a campaign references cannot be deleted (409 `RESOURCE_IN_USE`).
 
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::campaigns::Caller;
-use crate::adapters::dynamo::{ResourceRepo, Write};
-use crate::config::AppState;
-use crate::domain::now_millis;
+use super::write::Caller;
 use crate::domain::resources::{
-    OwnedResource, Persona, PersonaKind, Proxy, validate_name, validate_persona_config,
+    MAX_PERSONA_CONFIG_BYTES, OwnedResource, Persona, PersonaKind, Proxy, validate_name,
     validate_proxy_address,
 };
-use crate::error::{AppError, ConflictCode};
+use crate::domain::{Campaign, PIPELINE, now_millis};
+use crate::error::{AppError, ConflictCode, FieldProblem};
+use crate::net::AddressPolicy;
+use crate::phases;
+use crate::state::AppState;
+use crate::store::{Page, ResourceStore, Write};
 
 type JsonMap = serde_json::Map<String, serde_json::Value>;
 
@@ -32,28 +35,52 @@ pub struct ProxyInput {
     pub enabled: Option<bool>,
 }
 
-/// Which resource table, and how a campaign references it.
+/// Which store holds a resource kind, and how a campaign references it.
 pub trait ResourceKind: OwnedResource {
-    fn repo(state: &AppState) -> ResourceRepo<'_>;
-    fn referenced_by(campaign: &crate::domain::Campaign, id: Uuid) -> bool;
+    fn store(state: &AppState) -> &dyn ResourceStore<Self>;
+    fn referenced_by(campaign: &Campaign, id: Uuid) -> bool;
 }
 
 impl ResourceKind for Persona {
-    fn repo(state: &AppState) -> ResourceRepo<'_> {
-        state.personas()
+    fn store(state: &AppState) -> &dyn ResourceStore<Self> {
+        state.personas.as_ref()
     }
-    fn referenced_by(campaign: &crate::domain::Campaign, id: Uuid) -> bool {
+    fn referenced_by(campaign: &Campaign, id: Uuid) -> bool {
         campaign.config.persona_ids.contains(&id)
     }
 }
 
 impl ResourceKind for Proxy {
-    fn repo(state: &AppState) -> ResourceRepo<'_> {
-        state.proxies()
+    fn store(state: &AppState) -> &dyn ResourceStore<Self> {
+        state.proxies.as_ref()
     }
-    fn referenced_by(campaign: &crate::domain::Campaign, id: Uuid) -> bool {
+    fn referenced_by(campaign: &Campaign, id: Uuid) -> bool {
         campaign.config.proxy_ids.contains(&id)
     }
+}
+
+/// The size limit of every persona config, and the checks of the phase that uses its kind.
+pub fn persona_config_problems(
+    kind: PersonaKind,
+    config: &JsonMap,
+    policy: &AddressPolicy,
+) -> Vec<FieldProblem> {
+    let mut problems: Vec<FieldProblem> = PIPELINE
+        .iter()
+        .map(|n| phases::phase(*n))
+        .filter(|p| p.persona_kind() == Some(kind))
+        .flat_map(|p| p.persona_problems(config, "config", policy))
+        .collect();
+    let size = serde_json::to_vec(config)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > MAX_PERSONA_CONFIG_BYTES {
+        problems.push(FieldProblem::new(
+            "config",
+            format!("must be at most {MAX_PERSONA_CONFIG_BYTES} bytes of JSON"),
+        ));
+    }
+    problems
 }
 
 pub async fn create_persona(
@@ -63,11 +90,11 @@ pub async fn create_persona(
 ) -> Result<Persona, AppError> {
     let mut problems = Vec::new();
     validate_name("name", input.name.as_deref(), &mut problems);
-    if input.kind.is_none() {
-        problems.push(crate::error::FieldProblem::new("kind", "is required"));
-    }
     let config = input.config.unwrap_or_default();
-    validate_persona_config(input.kind, &config, &mut problems);
+    match input.kind {
+        None => problems.push(FieldProblem::new("kind", "is required")),
+        Some(kind) => problems.extend(persona_config_problems(kind, &config, &state.policy)),
+    }
     let (Some(name), Some(kind), true) = (input.name, input.kind, problems.is_empty()) else {
         return Err(AppError::invalid_config(problems));
     };
@@ -79,10 +106,11 @@ pub async fn create_persona(
         kind,
         enabled: input.enabled.unwrap_or(true),
         config,
+        version: 1,
         created_at: now,
         updated_at: now,
     };
-    state.personas().put(&persona, false).await?;
+    state.personas.put(&persona, None).await?;
     Ok(persona)
 }
 
@@ -102,10 +130,11 @@ pub async fn create_proxy(
         owner_id: caller.owner.clone(),
         address,
         enabled: input.enabled.unwrap_or(true),
+        version: 1,
         created_at: now,
         updated_at: now,
     };
-    state.proxies().put(&proxy, false).await?;
+    state.proxies.put(&proxy, None).await?;
     Ok(proxy)
 }
 
@@ -114,8 +143,8 @@ pub async fn get<T: ResourceKind>(
     caller: &Caller,
     id: Uuid,
 ) -> Result<T, AppError> {
-    T::repo(state)
-        .get::<T>(&caller.owner, id)
+    T::store(state)
+        .get(&caller.owner, id)
         .await?
         .ok_or(AppError::NotFound(T::KIND))
 }
@@ -125,8 +154,26 @@ pub async fn list<T: ResourceKind>(
     caller: &Caller,
     limit: i32,
     cursor: Option<&str>,
-) -> Result<(Vec<T>, Option<String>), AppError> {
-    T::repo(state).list::<T>(&caller.owner, limit, cursor).await
+) -> Result<Page<T>, AppError> {
+    T::store(state).list(&caller.owner, limit, cursor).await
+}
+
+/// Read, change, write conditionally on the version read; a lost race re-reads.
+async fn patch<T: ResourceKind>(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    mut change: impl FnMut(&mut T) -> Result<(), AppError>,
+) -> Result<T, AppError> {
+    for _ in 0..super::write::MAX_WRITE_ATTEMPTS {
+        let mut resource: T = get(state, caller, id).await?;
+        let read = resource.version();
+        change(&mut resource)?;
+        if T::store(state).put(&resource, Some(read)).await? == Write::Done {
+            return Ok(resource);
+        }
+    }
+    Err(super::write::too_many_conflicts())
 }
 
 pub async fn patch_persona(
@@ -135,39 +182,34 @@ pub async fn patch_persona(
     id: Uuid,
     input: PersonaInput,
 ) -> Result<Persona, AppError> {
-    let mut persona: Persona = get(state, caller, id).await?;
-    let mut problems = Vec::new();
-    if input.name.is_some() {
-        validate_name("name", input.name.as_deref(), &mut problems);
-    }
-    if input.config.is_some() || input.kind.is_some() {
-        let kind = input.kind.or(Some(persona.kind));
-        validate_persona_config(
-            kind,
-            input.config.as_ref().unwrap_or(&persona.config),
-            &mut problems,
-        );
-    }
-    if !problems.is_empty() {
-        return Err(AppError::invalid_config(problems));
-    }
-    if let Some(name) = input.name {
-        persona.name = name.trim().to_string();
-    }
-    if let Some(kind) = input.kind {
+    patch(state, caller, id, |persona: &mut Persona| {
+        let mut problems = Vec::new();
+        if input.name.is_some() {
+            validate_name("name", input.name.as_deref(), &mut problems);
+        }
+        let kind = input.kind.unwrap_or(persona.kind);
+        if input.config.is_some() || input.kind.is_some() {
+            let config = input.config.as_ref().unwrap_or(&persona.config);
+            problems.extend(persona_config_problems(kind, config, &state.policy));
+        }
+        if !problems.is_empty() {
+            return Err(AppError::invalid_config(problems));
+        }
+        if let Some(name) = &input.name {
+            persona.name = name.trim().to_string();
+        }
         persona.kind = kind;
-    }
-    if let Some(enabled) = input.enabled {
-        persona.enabled = enabled;
-    }
-    if let Some(config) = input.config {
-        persona.config = config;
-    }
-    persona.updated_at = now_millis();
-    match state.personas().put(&persona, true).await? {
-        Write::Done => Ok(persona),
-        Write::Conflict => Err(AppError::NotFound("persona")),
-    }
+        if let Some(enabled) = input.enabled {
+            persona.enabled = enabled;
+        }
+        if let Some(config) = &input.config {
+            persona.config = config.clone();
+        }
+        persona.version += 1;
+        persona.updated_at = now_millis();
+        Ok(())
+    })
+    .await
 }
 
 pub async fn patch_proxy(
@@ -176,25 +218,25 @@ pub async fn patch_proxy(
     id: Uuid,
     input: ProxyInput,
 ) -> Result<Proxy, AppError> {
-    let mut proxy: Proxy = get(state, caller, id).await?;
-    if input.address.is_some() {
-        let mut problems = Vec::new();
-        validate_proxy_address(input.address.as_deref(), &mut problems);
-        if !problems.is_empty() {
-            return Err(AppError::invalid_config(problems));
+    patch(state, caller, id, |proxy: &mut Proxy| {
+        if input.address.is_some() {
+            let mut problems = Vec::new();
+            validate_proxy_address(input.address.as_deref(), &mut problems);
+            if !problems.is_empty() {
+                return Err(AppError::invalid_config(problems));
+            }
         }
-    }
-    if let Some(address) = input.address {
-        proxy.address = address;
-    }
-    if let Some(enabled) = input.enabled {
-        proxy.enabled = enabled;
-    }
-    proxy.updated_at = now_millis();
-    match state.proxies().put(&proxy, true).await? {
-        Write::Done => Ok(proxy),
-        Write::Conflict => Err(AppError::NotFound("proxy")),
-    }
+        if let Some(address) = &input.address {
+            proxy.address = address.clone();
+        }
+        if let Some(enabled) = input.enabled {
+            proxy.enabled = enabled;
+        }
+        proxy.version += 1;
+        proxy.updated_at = now_millis();
+        Ok(())
+    })
+    .await
 }
 
 /// Deletes a persona or proxy unless one of the owner's campaigns references it. (A campaign
@@ -206,14 +248,24 @@ pub async fn delete<T: ResourceKind>(
     id: Uuid,
 ) -> Result<(), AppError> {
     get::<T>(state, caller, id).await?;
-    let campaigns = state.campaigns().all_of_owner(&caller.owner).await?;
-    if let Some(user) = campaigns.iter().find(|c| T::referenced_by(c, id)) {
-        return Err(AppError::conflict(
-            ConflictCode::ResourceInUse,
-            format!("{} {id} is referenced by campaign {}", T::KIND, user.id),
-        ));
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = state
+            .campaigns
+            .list(&caller.owner, 100, cursor.as_deref())
+            .await?;
+        if let Some(user) = page.iter().find(|c| T::referenced_by(c, id)) {
+            return Err(AppError::conflict(
+                ConflictCode::ResourceInUse,
+                format!("{} {id} is referenced by campaign {}", T::KIND, user.id),
+            ));
+        }
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
     }
-    match T::repo(state).delete(&caller.owner, id).await? {
+    match T::store(state).delete(&caller.owner, id).await? {
         Write::Done => Ok(()),
         Write::Conflict => Err(AppError::NotFound(T::KIND)),
     }

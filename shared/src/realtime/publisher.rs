@@ -1,0 +1,301 @@
+//! The stream publisher: committed change → events (`crate::events`) → every subscribed
+//! connection of the campaign's owner. Subscribers are found by two key lookups (campaign topic
+//! and owner topic), never a scan. One connection's failure never affects the others: a
+//! transient push failure is retried a few times within the invocation, then counted and
+//! dropped; a closed connection (410) is forgotten.
+
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::dynamodb::Event as StreamEvent;
+use aws_lambda_events::streams::DynamoDbEventResponse;
+use chrono::Utc;
+use futures_util::{FutureExt, StreamExt};
+use tracing::Instrument;
+
+use super::push::{Push, PushError};
+use super::throttle::{PROGRESS_INTERVAL, ProgressThrottle};
+use crate::domain::{Campaign, PhaseName};
+use crate::error::AppError;
+use crate::events::{EventType, PhaseEvent, derive_events_at};
+use crate::lambda::CampaignChange;
+use crate::state::AppState;
+use crate::store::{Subscriber, Topic};
+
+/// Pushes to different connections run concurrently, at most this many at a time.
+pub const PUSH_CONCURRENCY: usize = 64;
+
+/// The stream publisher: one per function instance (it keeps the progress throttle).
+#[derive(Debug)]
+pub struct Publisher {
+    pub push: Push,
+    pub throttle: ProgressThrottle,
+}
+
+/// What one record's fan-out did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FanOut {
+    pub events: usize,
+    pub subscribers: usize,
+    pub gone: usize,
+    pub rejected: usize,
+    /// Connections whose push kept failing transiently: counted and dropped (that connection
+    /// misses the event and resyncs from its status fallback; the others are unaffected).
+    pub dropped: usize,
+}
+
+enum Delivery {
+    Delivered,
+    Gone,
+    Rejected,
+    Dropped,
+}
+
+/// Tries per push that fails transiently, with a short backoff between them.
+pub const PUSH_ATTEMPTS: u32 = 4;
+
+impl Publisher {
+    pub fn new(push: Push) -> Self {
+        Self {
+            push,
+            throttle: ProgressThrottle::new(PROGRESS_INTERVAL),
+        }
+    }
+
+    /// One stream batch. Records are grouped by campaign: each campaign's records are published
+    /// in order, different campaigns concurrently, so one campaign's slow or failing pushes do
+    /// not hold back the others. A failed record stops its campaign's group; the batch reports
+    /// the earliest failed record, from which the stream retries (every record before it has
+    /// succeeded; records after it that succeeded are sent again, and clients drop what they
+    /// already applied). An unreadable record is logged and skipped, as in
+    /// [`crate::lambda::stream_batch`].
+    pub async fn handle_batch(
+        &self,
+        state: &AppState,
+        event: StreamEvent,
+    ) -> DynamoDbEventResponse {
+        let runs = crate::lambda::group_by_campaign(&event)
+            .into_iter()
+            .map(|group| self.publish_group(state, group));
+        crate::lambda::run_campaign_groups(runs).await
+    }
+
+    /// One campaign's records of a batch, in order; the position and sequence number of the
+    /// record that failed, if one did. The subscribers are read once for the group: a connection
+    /// that subscribes later read the campaign's status after every record of the batch was
+    /// committed, so it has nothing to miss.
+    async fn publish_group(
+        &self,
+        state: &AppState,
+        group: Vec<crate::lambda::Positioned>,
+    ) -> Option<(usize, Option<String>)> {
+        let mut subscribers = None;
+        // A progress event that a later record of this batch supersedes (newer progress, or the
+        // phase's end) is not pushed: when the publisher falls behind, it catches up with one
+        // fan-out per campaign and batch instead of one per record.
+        let phase_updates: Vec<Vec<PhaseName>> = group
+            .iter()
+            .map(|(_, c)| {
+                derive_events_at(c.old.as_ref(), c.new.as_ref(), None)
+                    .into_iter()
+                    .filter(|e| {
+                        matches!(
+                            e.kind,
+                            EventType::PhaseProgress
+                                | EventType::PhaseCompleted
+                                | EventType::PhaseFailed
+                        )
+                    })
+                    .filter_map(|e| e.phase)
+                    .collect()
+            })
+            .collect();
+        for (i, (pos, change)) in group.into_iter().enumerate() {
+            let superseded: Vec<PhaseName> =
+                phase_updates[i + 1..].iter().flatten().copied().collect();
+            let span = crate::lambda::record_span(&change);
+            let sequence = change.sequence_number.clone();
+            let run = self
+                .publish(state, change, &superseded, &mut subscribers)
+                .instrument(span.clone());
+            let result = AssertUnwindSafe(run).catch_unwind().await;
+            let _enter = span.enter();
+            match result {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "stream record failed; retrying from here");
+                    return Some((pos, sequence));
+                }
+                Err(_) => {
+                    tracing::error!("publisher panicked; retrying from here");
+                    return Some((pos, sequence));
+                }
+            }
+        }
+        None
+    }
+
+    /// Publishes the events of one committed change to every subscribed connection of the
+    /// campaign's owner. Fails (so the stream retries the record) only on a transient error:
+    /// reading the subscribers, or a push that may succeed later. A closed connection (410) is
+    /// forgotten, a refused push is logged; neither holds back the others.
+    pub async fn handle_change(
+        &self,
+        state: &AppState,
+        change: CampaignChange,
+    ) -> Result<FanOut, AppError> {
+        self.publish(state, change, &[], &mut None).await
+    }
+
+    /// [`Publisher::handle_change`] with the campaign's subscribers read once per batch
+    /// (`subscribers`: `None` until needed).
+    async fn publish(
+        &self,
+        state: &AppState,
+        change: CampaignChange,
+        superseded: &[PhaseName],
+        subscribers: &mut Option<Vec<Subscriber>>,
+    ) -> Result<FanOut, AppError> {
+        let Some(campaign) = change.new.as_ref().or(change.old.as_ref()) else {
+            return Ok(FanOut::default());
+        };
+        let mut events = derive_events_at(
+            change.old.as_ref(),
+            change.new.as_ref(),
+            Some(change.approximate_at),
+        );
+        events.retain(|e| {
+            e.kind != EventType::PhaseProgress || !e.phase.is_some_and(|p| superseded.contains(&p))
+        });
+        let now = Instant::now();
+        let version = events.first().map(|e| e.version).unwrap_or_default();
+        if events.iter().any(|e| e.kind == EventType::PhaseProgress)
+            && !self.throttle.allow(campaign.id, version, now)
+        {
+            events.retain(|e| e.kind != EventType::PhaseProgress);
+        }
+        if events.is_empty() {
+            return Ok(FanOut::default());
+        }
+        let mut lookup_ms = 0;
+        if subscribers.is_none() {
+            let started = Instant::now();
+            *subscribers = Some(subscribers_of(state, campaign).await?);
+            lookup_ms = started.elapsed().as_millis() as u64;
+        }
+        let targets = subscribers.as_mut().map(std::mem::take).unwrap_or_default();
+        let payloads: Vec<String> = events.iter().map(PhaseEvent::to_json).collect();
+        let mut out = FanOut {
+            events: events.len(),
+            subscribers: targets.len(),
+            ..FanOut::default()
+        };
+        let payloads = &payloads;
+        let deliveries = targets.into_iter().map(|sub| async move {
+            let result = self.deliver(state, &sub, payloads).await;
+            (sub, result)
+        });
+        let results: Vec<(Subscriber, Delivery)> = futures_util::stream::iter(deliveries)
+            .buffer_unordered(PUSH_CONCURRENCY)
+            .collect()
+            .await;
+        let mut still = Vec::with_capacity(results.len());
+        for (sub, r) in results {
+            match r {
+                Delivery::Delivered => still.push(sub),
+                Delivery::Gone => out.gone += 1,
+                Delivery::Rejected => {
+                    out.rejected += 1;
+                    still.push(sub);
+                }
+                Delivery::Dropped => {
+                    out.dropped += 1;
+                    still.push(sub);
+                }
+            }
+        }
+        *subscribers = Some(still);
+        if events.iter().any(|e| {
+            matches!(
+                e.kind,
+                EventType::PhaseCompleted | EventType::PhaseFailed | EventType::CampaignDeleted
+            )
+        }) {
+            self.throttle.forget(campaign.id);
+        }
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        // commit (`at`) → this record reached the publisher: the stream's share of the latency
+        let lag_ms =
+            (Utc::now() - events[0].at).num_milliseconds() - now.elapsed().as_millis() as i64;
+        tracing::info!(
+            events = ?kinds,
+            version = events[0].version,
+            lagMs = lag_ms,
+            lookupMs = lookup_ms,
+            subscribers = out.subscribers,
+            gone = out.gone,
+            rejected = out.rejected,
+            dropped = out.dropped,
+            elapsedMs = now.elapsed().as_millis() as u64,
+            "events published"
+        );
+        Ok(out)
+    }
+
+    /// Sends the record's events, in order, to one connection. Never fails: a transient failure
+    /// is retried [`PUSH_ATTEMPTS`] times, then the connection is skipped for this record.
+    async fn deliver(&self, state: &AppState, sub: &Subscriber, payloads: &[String]) -> Delivery {
+        for payload in payloads {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.push.send(&sub.connection_id, payload.as_bytes()).await {
+                    Ok(()) => break,
+                    Err(PushError::Gone) => {
+                        tracing::info!(connectionId = %sub.connection_id, "connection gone; forgetting it");
+                        if let Err(e) = state.ws.forget(&sub.connection_id, &[]).await {
+                            // Left to the TTL; the next push finds it gone again.
+                            tracing::warn!(connectionId = %sub.connection_id, error = %e, "could not forget a gone connection");
+                        }
+                        return Delivery::Gone;
+                    }
+                    Err(PushError::Rejected(why)) => {
+                        tracing::warn!(connectionId = %sub.connection_id, %why, "push refused; skipping this connection");
+                        return Delivery::Rejected;
+                    }
+                    Err(PushError::Transient(e)) if attempt >= PUSH_ATTEMPTS => {
+                        tracing::warn!(connectionId = %sub.connection_id, error = %e, attempts = attempt, "push kept failing; this connection misses the event");
+                        return Delivery::Dropped;
+                    }
+                    Err(PushError::Transient(_)) => {
+                        tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+                    }
+                }
+            }
+        }
+        Delivery::Delivered
+    }
+}
+
+/// The live connections subscribed to the campaign or to all of its owner's campaigns, once each.
+/// A subscription is only honoured for the campaign's owner.
+pub async fn subscribers_of(
+    state: &AppState,
+    campaign: &Campaign,
+) -> Result<Vec<Subscriber>, AppError> {
+    let now = Utc::now().timestamp();
+    let repo = &state.ws;
+    let by_campaign = Topic::Campaign(campaign.id);
+    let by_owner = Topic::Owner(campaign.owner_id.clone());
+    let (a, b) = futures_util::future::join(
+        repo.subscribers(&by_campaign, now),
+        repo.subscribers(&by_owner, now),
+    )
+    .await;
+    let mut seen = std::collections::HashSet::new();
+    Ok(a?
+        .into_iter()
+        .chain(b?)
+        .filter(|s| s.owner_id == campaign.owner_id && seen.insert(s.connection_id.clone()))
+        .collect())
+}

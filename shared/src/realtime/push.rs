@@ -1,0 +1,83 @@
+//! Pushes to WebSocket connections through the API Gateway Management API
+//! (`PostToConnection`), with the failure classes the publisher acts on.
+
+use std::time::Duration;
+
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+
+use crate::error::{AppError, classify_sdk_error};
+
+/// Why a push failed.
+#[derive(Debug)]
+pub enum PushError {
+    /// 410 `GoneException`: the connection is closed; forget it and move on.
+    Gone,
+    /// Refused for good (403, payload too large, …): retrying cannot help; skip this connection.
+    Rejected(String),
+    /// Throttling, 5xx, time-out: worth retrying.
+    Transient(AppError),
+}
+
+/// Sends messages to connections (`PostToConnection`).
+#[derive(Clone, Debug)]
+pub struct Push {
+    client: aws_sdk_apigatewaymanagement::Client,
+}
+
+impl Push {
+    /// A client for `endpoint` (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`,
+    /// or the local gateway's), built from the shared SDK config.
+    pub fn new(sdk: &aws_config::SdkConfig, endpoint: Option<&str>) -> Self {
+        let mut builder = aws_sdk_apigatewaymanagement::config::Builder::from(sdk).timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .build(),
+        );
+        match endpoint {
+            Some(e) => builder = builder.endpoint_url(e),
+            None => tracing::warn!(
+                "WS_MANAGEMENT_ENDPOINT is not set; pushes to WebSocket clients will fail"
+            ),
+        }
+        Self {
+            client: aws_sdk_apigatewaymanagement::Client::from_conf(builder.build()),
+        }
+    }
+
+    pub fn client(&self) -> &aws_sdk_apigatewaymanagement::Client {
+        &self.client
+    }
+
+    pub async fn send(&self, connection_id: &str, data: &[u8]) -> Result<(), PushError> {
+        let result = self
+            .client
+            .post_to_connection()
+            .connection_id(connection_id)
+            .data(Blob::new(data))
+            .send()
+            .await;
+        let Err(err) = result else { return Ok(()) };
+        if let Some(service) = err.as_service_error() {
+            if service.is_gone_exception() {
+                return Err(PushError::Gone);
+            }
+            if service.is_limit_exceeded_exception() {
+                return Err(PushError::Transient(AppError::Throttled(
+                    "LimitExceededException".into(),
+                )));
+            }
+            if service.is_forbidden_exception() || service.is_payload_too_large_exception() {
+                return Err(PushError::Rejected(format!("{service:?}")));
+            }
+            let status = err
+                .raw_response()
+                .map(|r| r.status().as_u16())
+                .unwrap_or_default();
+            if (400..500).contains(&status) && status != 429 {
+                return Err(PushError::Rejected(format!("{status}: {service:?}")));
+            }
+        }
+        Err(PushError::Transient(classify_sdk_error(err)))
+    }
+}

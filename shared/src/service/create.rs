@@ -1,0 +1,219 @@
+//! `POST /campaigns`: validate, insert, and in Full Auto send the auto-start message (the fast
+//! path; the phase dispatcher sends it again from the insert's stream record — the outbox — and
+//! the sweeper re-drives it if both are lost, so creation never depends on the send).
+//!
+//! With an `Idempotency-Key`, one `(owner, key)` yields at most one campaign: the key is claimed
+//! first (`IN_PROGRESS`, a lock of [`LOCK_SECONDS`]), then the campaign insert and the claim's
+//! completion (with the response to replay) are one transaction. A request that dies between the
+//! claim and the transaction created nothing; one that dies after it left a completed record.
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::config_input::{CreateCampaignInput, validate_config};
+use super::readiness::readiness;
+use super::write::Caller;
+use crate::domain::resources::validate_name;
+use crate::domain::{Campaign, CampaignConfig, Mode, Readiness, now_millis};
+use crate::error::{AppError, ConflictCode, FieldProblem, InvalidCode};
+use crate::messages::AutoStartMessage;
+use crate::state::AppState;
+use crate::store::{IdempotencyClaim, IdempotencyRecord, StoredResponse, Write};
+
+/// How long a claimed key stays `IN_PROGRESS` if its request dies (the API times out at 10 s).
+pub const LOCK_SECONDS: i64 = 30;
+pub const TTL_SECONDS: i64 = 24 * 3600;
+
+/// What a create answered.
+#[derive(Debug)]
+pub enum Created {
+    New(Box<Campaign>, Vec<Readiness>),
+    /// A repeat of an idempotent request: the first response again.
+    Replayed(StoredResponse),
+}
+
+/// The hash that tells "same body" from "other body" for an idempotency key.
+pub fn body_hash(body: &[u8]) -> String {
+    Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+async fn build(
+    state: &AppState,
+    caller: &Caller,
+    input: CreateCampaignInput,
+) -> Result<(Campaign, Vec<Readiness>), AppError> {
+    let mut problems = Vec::new();
+    validate_name("name", input.name.as_deref(), &mut problems);
+    let raw = input.config.unwrap_or_default();
+    let patch = validate_config(state, &caller.owner, &raw, &mut problems).await?;
+    if !problems.is_empty() {
+        return Err(AppError::invalid_config(problems));
+    }
+    let mut config = CampaignConfig::default();
+    patch.apply(&mut config);
+    let campaign = Campaign::new(
+        Uuid::new_v4(),
+        &caller.owner,
+        input.name.unwrap_or_default().trim().to_string(),
+        input.mode.unwrap_or(Mode::StepByStep),
+        config,
+        caller.correlation_id.clone(),
+        now_millis(),
+    );
+    let ready = readiness(state, &campaign).await?;
+    Ok((campaign, ready))
+}
+
+/// Creates a campaign. `render` turns the new campaign into the response an idempotent repeat
+/// replays; `key` is the `Idempotency-Key` with the hash of the body it came with.
+pub async fn create(
+    state: &AppState,
+    caller: &Caller,
+    input: CreateCampaignInput,
+    key: Option<(&str, &str)>,
+    render: impl Fn(&Campaign, &[Readiness]) -> StoredResponse,
+) -> Result<Created, AppError> {
+    let Some((key, hash)) = key else {
+        let (campaign, ready) = build(state, caller, input).await?;
+        insert(state, &campaign).await?;
+        return Ok(created(state, campaign, ready).await);
+    };
+    let claim = IdempotencyClaim {
+        pk: format!("{}#{key}", caller.owner),
+        hash: hash.to_string(),
+        token: Uuid::new_v4().to_string(),
+    };
+    for _ in 0..3 {
+        let now = chrono::Utc::now().timestamp();
+        if state
+            .idempotency
+            .claim(&claim, now, LOCK_SECONDS, TTL_SECONDS)
+            .await?
+            == Write::Done
+        {
+            let built = build(state, caller, input).await;
+            let (campaign, ready) = match built {
+                Ok(b) => b,
+                Err(e) => {
+                    if let Err(release) = state.idempotency.release(&claim).await {
+                        tracing::error!(error = %release, "could not release the idempotency key");
+                    }
+                    return Err(e);
+                }
+            };
+            let response = render(&campaign, &ready);
+            return match insert_claimed(state, &campaign, &claim, &response).await? {
+                Some(replay) => Ok(Created::Replayed(replay)),
+                None => Ok(created(state, campaign, ready).await),
+            };
+        }
+        match state.idempotency.get(&claim.pk).await? {
+            None => continue,
+            Some(record) => return replay_or_refuse(record, hash),
+        }
+    }
+    Err(AppError::Unavailable(
+        "the idempotency record kept changing".into(),
+    ))
+}
+
+fn replay_or_refuse(record: IdempotencyRecord, hash: &str) -> Result<Created, AppError> {
+    match record {
+        IdempotencyRecord::InProgress { hash: h, .. }
+        | IdempotencyRecord::Completed { hash: h, .. }
+            if h != hash =>
+        {
+            Err(AppError::Invalid {
+                code: InvalidCode::IdempotencyKeyReused,
+                message: "this Idempotency-Key was used with a different request body".into(),
+                details: vec![FieldProblem::new(
+                    "Idempotency-Key",
+                    "reused with a different body",
+                )],
+            })
+        }
+        IdempotencyRecord::InProgress { .. } => Err(AppError::conflict(
+            ConflictCode::IdempotencyInProgress,
+            "a request with this Idempotency-Key is still being processed",
+        )),
+        IdempotencyRecord::Completed { response, .. } => Ok(Created::Replayed(response)),
+    }
+}
+
+/// The insert + completion transaction. A transaction the SDK retried after it was applied (or
+/// one cancelled by a concurrent write) is told apart by reading the record back: `Some` when the
+/// key is completed after all (replay it), an error when another request took the key over.
+async fn insert_claimed(
+    state: &AppState,
+    campaign: &Campaign,
+    claim: &IdempotencyClaim,
+    response: &StoredResponse,
+) -> Result<Option<StoredResponse>, AppError> {
+    for _ in 0..3 {
+        if state
+            .campaigns
+            .insert_with_idempotency(campaign, claim, response)
+            .await?
+            == Write::Done
+        {
+            return Ok(None);
+        }
+        match state.idempotency.get(&claim.pk).await? {
+            Some(IdempotencyRecord::Completed { response, .. }) => return Ok(Some(response)),
+            Some(IdempotencyRecord::InProgress { token, .. }) if token == claim.token => continue,
+            _ => {
+                return Err(AppError::conflict(
+                    ConflictCode::IdempotencyInProgress,
+                    "a request with this Idempotency-Key is still being processed",
+                ));
+            }
+        }
+    }
+    Err(AppError::Unavailable(
+        "the create transaction kept being cancelled".into(),
+    ))
+}
+
+/// Inserts; an insert the SDK retried after it was applied meets its own item: that is success.
+async fn insert(state: &AppState, campaign: &Campaign) -> Result<(), AppError> {
+    if state.campaigns.insert(campaign).await? == Write::Done {
+        return Ok(());
+    }
+    match state.campaigns.get(campaign.id).await? {
+        Some(stored) if stored == *campaign => Ok(()),
+        _ => Err(AppError::internal("campaign id collision")),
+    }
+}
+
+async fn created(state: &AppState, campaign: Campaign, ready: Vec<Readiness>) -> Created {
+    tracing::info!(campaignId = %campaign.id, mode = ?campaign.mode, "campaign created");
+    send_queued_auto_start(state, &campaign).await;
+    Created::New(Box::new(campaign), ready)
+}
+
+/// The fast path of a queued auto-start: send its message now. A failure is logged only — the
+/// outbox (phase dispatcher) sends it from the commit, and the sweeper re-drives it after that.
+pub async fn send_queued_auto_start(state: &AppState, campaign: &Campaign) {
+    let Some((phase, request)) = campaign.queued_auto_start() else {
+        return;
+    };
+    let Some(requested_at) = request.requested_at else {
+        return;
+    };
+    let message = AutoStartMessage {
+        campaign_id: campaign.id,
+        phase,
+        correlation_id: campaign.correlation_id.clone(),
+        requested_at,
+    };
+    match state.queues.send_auto_start(&message).await {
+        Ok(()) => tracing::info!(campaignId = %campaign.id, %phase, "auto-start queued"),
+        Err(e) => tracing::warn!(
+            campaignId = %campaign.id, error = %e,
+            "auto-start message not sent now; the outbox and the sweeper will send it"
+        ),
+    }
+}

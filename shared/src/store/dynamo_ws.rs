@@ -1,0 +1,265 @@
+//! WebSocket connections and subscriptions on DynamoDB.
+//!
+//! - Connection item `{connectionId, ownerId, connectedAt, expiresAt, topics}` (`topics`: a string
+//!   set of the connection's subscription topics, so a disconnect finds them without a scan).
+//! - Subscription item `{topic, connectionId, ownerId, expiresAt}` with `topic` =
+//!   `campaign#<id>` or `owner#<sub>` (a `*` subscription): the publisher finds the subscribers of
+//!   a campaign with two `Query`s, never a `Scan`.
+//! - Both expire by TTL (`expiresAt`, epoch seconds) with the connection: API Gateway closes a
+//!   connection after 2 hours at the latest.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue as Av;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::aws::Aws;
+use super::dynamo_campaigns::{read_item, to_item};
+use super::{StoreFuture, WsStore};
+use crate::error::{AppError, classify_sdk_error};
+
+/// API Gateway's maximum connection duration.
+pub const CONNECTION_TTL_SECONDS: i64 = 2 * 60 * 60;
+
+/// What a subscription listens to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// One campaign (`campaign#<id>`).
+    Campaign(Uuid),
+    /// Every campaign of an owner, including later ones (`owner#<sub>`, the `*` subscription).
+    Owner(String),
+}
+
+impl Topic {
+    pub fn key(&self) -> String {
+        match self {
+            Self::Campaign(id) => format!("campaign#{id}"),
+            Self::Owner(sub) => format!("owner#{sub}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection {
+    pub connection_id: String,
+    pub owner_id: String,
+    pub connected_at: DateTime<Utc>,
+    /// Epoch seconds (the TTL attribute).
+    pub expires_at: i64,
+    /// A string set in the table (added to by `subscribe`), absent while empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<String>,
+}
+
+/// One subscription found for a topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscriber {
+    pub connection_id: String,
+    pub owner_id: String,
+    pub expires_at: i64,
+}
+
+pub struct DynamoWs {
+    pub aws: Arc<Aws>,
+    pub connections: String,
+    pub subscriptions: String,
+}
+
+fn s(v: impl Into<String>) -> Av {
+    Av::S(v.into())
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> bool {
+    e.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+impl DynamoWs {
+    async fn delete_subscription(&self, topic: &str, connection_id: &str) -> Result<(), AppError> {
+        self.aws
+            .ddb()
+            .delete_item()
+            .table_name(&self.subscriptions)
+            .key("topic", s(topic))
+            .key("connectionId", s(connection_id))
+            .send()
+            .await
+            .map_err(classify_sdk_error)?;
+        Ok(())
+    }
+}
+
+impl WsStore for DynamoWs {
+    fn put_connection<'a>(&'a self, c: &'a Connection) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut item = to_item(c)?;
+            if !c.topics.is_empty() {
+                item.insert("topics".into(), Av::Ss(c.topics.clone()));
+            }
+            self.aws
+                .ddb()
+                .put_item()
+                .table_name(&self.connections)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(classify_sdk_error)?;
+            Ok(())
+        })
+    }
+
+    fn get_connection<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Connection>> {
+        Box::pin(async move {
+            let out = self
+                .aws
+                .ddb()
+                .get_item()
+                .table_name(&self.connections)
+                .key("connectionId", s(id))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(classify_sdk_error)?;
+            out.item
+                .map(|item| read_item(&self.connections, id, item))
+                .transpose()
+        })
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        connection: &'a str,
+        owner: &'a str,
+        topic: &'a Topic,
+        expires_at: i64,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let key = topic.key();
+            let sub = Subscriber {
+                connection_id: connection.to_string(),
+                owner_id: owner.to_string(),
+                expires_at,
+            };
+            let mut item = to_item(&sub)?;
+            item.insert("topic".into(), s(&key));
+            let put = self
+                .aws
+                .ddb()
+                .put_item()
+                .table_name(&self.subscriptions)
+                .set_item(Some(item))
+                .send();
+            let update = self
+                .aws
+                .ddb()
+                .update_item()
+                .table_name(&self.connections)
+                .key("connectionId", s(connection))
+                .update_expression("ADD topics :t")
+                .condition_expression("attribute_exists(connectionId)")
+                .expression_attribute_values(":t", Av::Ss(vec![key.clone()]))
+                .send();
+            let (put, update) = futures_util::future::join(put, update).await;
+            put.map_err(classify_sdk_error)?;
+            match update {
+                Ok(_) => Ok(true),
+                Err(e) if is_condition_failure(&e) => Ok(false),
+                Err(e) => Err(classify_sdk_error(e)),
+            }
+        })
+    }
+
+    fn unsubscribe<'a>(&'a self, connection: &'a str, topic: &'a Topic) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let key = topic.key();
+            let delete = self.delete_subscription(&key, connection);
+            let update = self
+                .aws
+                .ddb()
+                .update_item()
+                .table_name(&self.connections)
+                .key("connectionId", s(connection))
+                .update_expression("DELETE topics :t")
+                .condition_expression("attribute_exists(connectionId)")
+                .expression_attribute_values(":t", Av::Ss(vec![key.clone()]))
+                .send();
+            let (delete, update) = futures_util::future::join(delete, update).await;
+            delete?;
+            match update {
+                Ok(_) => Ok(()),
+                Err(e) if is_condition_failure(&e) => Ok(()),
+                Err(e) => Err(classify_sdk_error(e)),
+            }
+        })
+    }
+
+    fn subscribers<'a>(&'a self, topic: &'a Topic, now: i64) -> StoreFuture<'a, Vec<Subscriber>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            let mut start = None;
+            loop {
+                let page = self
+                    .aws
+                    .ddb()
+                    .query()
+                    .table_name(&self.subscriptions)
+                    .key_condition_expression("topic = :t")
+                    .expression_attribute_values(":t", s(topic.key()))
+                    .projection_expression("connectionId, ownerId, expiresAt")
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(classify_sdk_error)?;
+                for item in page.items.unwrap_or_default() {
+                    let sub: Subscriber = read_item(&self.subscriptions, &topic.key(), item)?;
+                    // TTL deletes lazily: an expired item is a connection API Gateway closed.
+                    if sub.expires_at > now && !sub.connection_id.is_empty() {
+                        out.push(sub);
+                    }
+                }
+                match page.last_evaluated_key {
+                    Some(key) if !key.is_empty() => start = Some(key),
+                    _ => return Ok(out),
+                }
+            }
+        })
+    }
+
+    fn forget<'a>(&'a self, connection: &'a str, extra_topics: &'a [Topic]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut topics: Vec<String> = self
+                .get_connection(connection)
+                .await?
+                .map(|c| c.topics)
+                .unwrap_or_default();
+            for t in extra_topics {
+                let key = t.key();
+                if !topics.contains(&key) {
+                    topics.push(key);
+                }
+            }
+            let deletes = topics
+                .iter()
+                .map(|t| self.delete_subscription(t, connection));
+            for r in futures_util::future::join_all(deletes).await {
+                r?;
+            }
+            self.aws
+                .ddb()
+                .delete_item()
+                .table_name(&self.connections)
+                .key("connectionId", s(connection))
+                .send()
+                .await
+                .map_err(classify_sdk_error)?;
+            Ok(())
+        })
+    }
+}

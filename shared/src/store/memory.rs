@@ -1,0 +1,479 @@
+//! The in-memory backend: every store port with DynamoDB's and SQS's semantics as far as the
+//! services rely on them (conditional writes, the idempotency transaction, run-guarded chunk
+//! writes, sparse sweep index, owner isolation), plus what a test needs to drive the system
+//! without AWS: the campaign changes in commit order (an in-memory stream) and the messages sent.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use aws_lambda_events::dynamodb::EventRecord;
+use uuid::Uuid;
+
+use super::dynamo_chunks::slot;
+use super::dynamo_idempotency::{RecordStatus, StoredRecord};
+use super::streams::BatchInfo;
+use super::{
+    CampaignStore, ChunkOutput, ChunkStore, Connection, IdempotencyClaim, IdempotencyRecord,
+    IdempotencyStore, Page, QueueName, Queues, ReceivedMessage, ResourceStore, StoreFuture,
+    StoredResponse, StreamReader, Subscriber, Topic, Write, WsStore,
+};
+use crate::domain::Campaign;
+use crate::domain::resources::OwnedResource;
+use crate::error::AppError;
+use crate::messages::{AutoStartMessage, PhaseWorkMessage};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn ready<T: Send + 'static>(v: Result<T, AppError>) -> StoreFuture<'static, T> {
+    Box::pin(std::future::ready(v))
+}
+
+fn done(ok: bool) -> Write {
+    if ok { Write::Done } else { Write::Conflict }
+}
+
+/// One committed campaign change, in commit order: `(old, new)` like a stream record's images.
+pub type Change = (Option<Campaign>, Option<Campaign>);
+
+/// A message sent to a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    AutoStart(AutoStartMessage),
+    Work(PhaseWorkMessage),
+}
+
+#[derive(Default)]
+pub struct Memory {
+    pub campaigns: Mutex<HashMap<Uuid, Campaign>>,
+    pub changes: Mutex<VecDeque<Change>>,
+    pub personas: Mutex<HashMap<(String, Uuid), serde_json::Value>>,
+    pub proxies: Mutex<HashMap<(String, Uuid), serde_json::Value>>,
+    pub chunks: Mutex<BTreeMap<(Uuid, u64), ChunkOutput>>,
+    pub idempotency: Mutex<HashMap<String, StoredRecord>>,
+    pub connections: Mutex<HashMap<String, Connection>>,
+    pub subscriptions: Mutex<BTreeMap<(String, String), Subscriber>>,
+    pub sent: Mutex<VecDeque<Sent>>,
+    pub retries: Mutex<Vec<(QueueName, String, i32)>>,
+    pub stream_failures: Mutex<VecDeque<ReceivedMessage>>,
+    pub stream_records: Mutex<Vec<EventRecord>>,
+}
+
+impl Memory {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    fn commit(&self, old: Option<Campaign>, new: Option<Campaign>) {
+        lock(&self.changes).push_back((old, new));
+    }
+
+    /// The changes committed since the last call, oldest first.
+    pub fn take_changes(&self) -> Vec<Change> {
+        lock(&self.changes).drain(..).collect()
+    }
+
+    /// The messages sent since the last call, oldest first.
+    pub fn take_sent(&self) -> Vec<Sent> {
+        lock(&self.sent).drain(..).collect()
+    }
+}
+
+impl CampaignStore for Memory {
+    fn get(&self, id: Uuid) -> StoreFuture<'_, Option<Campaign>> {
+        ready(Ok(lock(&self.campaigns).get(&id).cloned()))
+    }
+
+    fn insert<'a>(&'a self, campaign: &'a Campaign) -> StoreFuture<'a, Write> {
+        let mut all = lock(&self.campaigns);
+        let ok = !all.contains_key(&campaign.id);
+        if ok {
+            all.insert(campaign.id, campaign.clone());
+            self.commit(None, Some(campaign.clone()));
+        }
+        ready(Ok(done(ok)))
+    }
+
+    fn save<'a>(&'a self, campaign: &'a Campaign, expected_version: u64) -> StoreFuture<'a, Write> {
+        let mut all = lock(&self.campaigns);
+        let old = all.get(&campaign.id).cloned();
+        let ok = old.as_ref().is_some_and(|c| c.version == expected_version);
+        if ok {
+            all.insert(campaign.id, campaign.clone());
+            self.commit(old, Some(campaign.clone()));
+        }
+        ready(Ok(done(ok)))
+    }
+
+    fn delete<'a>(&'a self, campaign: &'a Campaign) -> StoreFuture<'a, Write> {
+        let mut all = lock(&self.campaigns);
+        let ok = all
+            .get(&campaign.id)
+            .is_some_and(|c| c.version == campaign.version);
+        if ok {
+            let old = all.remove(&campaign.id);
+            self.commit(old, None);
+        }
+        ready(Ok(done(ok)))
+    }
+
+    fn list<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: i32,
+        cursor: Option<&'a str>,
+    ) -> StoreFuture<'a, Page<Campaign>> {
+        let mut mine: Vec<Campaign> = lock(&self.campaigns)
+            .values()
+            .filter(|c| c.owner_id == owner)
+            .cloned()
+            .collect();
+        mine.sort_by(|a, b| b.created_key.cmp(&a.created_key));
+        let after = match cursor.map(|c| c.split_once('|')) {
+            None => None,
+            Some(Some((o, key))) if o == owner => Some(key.to_string()),
+            Some(_) => {
+                return ready(Err(AppError::bad_request(
+                    "the cursor is not valid",
+                    Some("cursor".into()),
+                )));
+            }
+        };
+        let page: Vec<Campaign> = mine
+            .into_iter()
+            .filter(|c| after.as_ref().is_none_or(|k| c.created_key < *k))
+            .take(limit.max(1) as usize)
+            .collect();
+        let next = (page.len() == limit as usize)
+            .then(|| page.last().map(|c| format!("{owner}|{}", c.created_key)))
+            .flatten();
+        ready(Ok((page, next)))
+    }
+
+    fn sweep_due<'a>(&'a self, shard: &'a str, before_ms: i64) -> StoreFuture<'a, Vec<Uuid>> {
+        let ids = lock(&self.campaigns)
+            .values()
+            .filter(|c| c.sweep_shard.as_deref() == Some(shard))
+            .filter(|c| c.sweep_at.is_some_and(|t| t <= before_ms))
+            .map(|c| c.id)
+            .collect();
+        ready(Ok(ids))
+    }
+
+    fn insert_with_idempotency<'a>(
+        &'a self,
+        campaign: &'a Campaign,
+        claim: &'a IdempotencyClaim,
+        response: &'a StoredResponse,
+    ) -> StoreFuture<'a, Write> {
+        let mut all = lock(&self.campaigns);
+        let mut records = lock(&self.idempotency);
+        let record = records
+            .get_mut(&claim.pk)
+            .filter(|r| r.status == RecordStatus::InProgress && r.claim_token == claim.token);
+        let (Some(record), false) = (record, all.contains_key(&campaign.id)) else {
+            return ready(Ok(Write::Conflict));
+        };
+        record.status = RecordStatus::Completed;
+        record.response_status = Some(response.status);
+        record.body = Some(response.body.clone());
+        record.headers = Some(serde_json::to_string(&response.headers).unwrap_or_default());
+        record.campaign_id = Some(campaign.id.to_string());
+        all.insert(campaign.id, campaign.clone());
+        self.commit(None, Some(campaign.clone()));
+        ready(Ok(Write::Done))
+    }
+}
+
+/// Personas or proxies in memory (stored as JSON, as a table stores items, not as live objects).
+pub struct MemoryResources {
+    pub memory: Arc<Memory>,
+    pub proxies: bool,
+}
+
+impl MemoryResources {
+    fn table(&self) -> MutexGuard<'_, HashMap<(String, Uuid), serde_json::Value>> {
+        lock(if self.proxies {
+            &self.memory.proxies
+        } else {
+            &self.memory.personas
+        })
+    }
+}
+
+fn decode<T: OwnedResource>(v: &serde_json::Value) -> Result<T, AppError> {
+    serde_json::from_value(v.clone()).map_err(AppError::internal)
+}
+
+impl<T: OwnedResource> ResourceStore<T> for MemoryResources {
+    fn get<'a>(&'a self, owner: &'a str, id: Uuid) -> StoreFuture<'a, Option<T>> {
+        let found = self
+            .table()
+            .get(&(owner.to_string(), id))
+            .map(decode)
+            .transpose();
+        ready(found)
+    }
+
+    fn put<'a>(&'a self, resource: &'a T, expected_version: Option<u64>) -> StoreFuture<'a, Write> {
+        let mut table = self.table();
+        let key = (resource.owner().to_string(), resource.id());
+        let current = table.get(&key).map(decode::<T>).transpose();
+        let ok = match (current, expected_version) {
+            (Err(e), _) => return ready(Err(e)),
+            (Ok(None), None) => true,
+            (Ok(Some(c)), Some(v)) => c.version() == v,
+            _ => false,
+        };
+        if ok {
+            match serde_json::to_value(resource) {
+                Ok(v) => {
+                    table.insert(key, v);
+                }
+                Err(e) => return ready(Err(AppError::internal(e))),
+            }
+        }
+        ready(Ok(done(ok)))
+    }
+
+    fn delete<'a>(&'a self, owner: &'a str, id: Uuid) -> StoreFuture<'a, Write> {
+        let ok = self.table().remove(&(owner.to_string(), id)).is_some();
+        ready(Ok(done(ok)))
+    }
+
+    fn list<'a>(
+        &'a self,
+        owner: &'a str,
+        limit: i32,
+        cursor: Option<&'a str>,
+    ) -> StoreFuture<'a, Page<T>> {
+        let table = self.table();
+        let mut ids: Vec<Uuid> = table
+            .keys()
+            .filter(|(o, _)| o == owner)
+            .map(|(_, id)| *id)
+            .collect();
+        ids.sort();
+        let after: Option<Uuid> = match cursor.map(str::parse) {
+            None => None,
+            Some(Ok(id)) => Some(id),
+            Some(Err(_)) => {
+                return ready(Err(AppError::bad_request(
+                    "the cursor is not valid",
+                    Some("cursor".into()),
+                )));
+            }
+        };
+        let page: Vec<Uuid> = ids
+            .into_iter()
+            .filter(|id| after.is_none_or(|a| *id > a))
+            .take(limit.max(1) as usize)
+            .collect();
+        let items = page
+            .iter()
+            .map(|id| decode(&table[&(owner.to_string(), *id)]))
+            .collect::<Result<Vec<T>, _>>();
+        let next = (page.len() == limit as usize)
+            .then(|| page.last().map(Uuid::to_string))
+            .flatten();
+        ready(items.map(|i| (i, next)))
+    }
+}
+
+impl ChunkStore for Memory {
+    fn put<'a>(&'a self, campaign: Uuid, output: &'a ChunkOutput) -> StoreFuture<'a, Write> {
+        let mut chunks = lock(&self.chunks);
+        let key = (campaign, slot(output.chunk, output.phase));
+        let ok = chunks.get(&key).is_none_or(|o| o.run <= output.run);
+        if ok {
+            chunks.insert(key, output.clone());
+        }
+        ready(Ok(done(ok)))
+    }
+
+    fn range(&self, campaign: Uuid, from: u64, count: u64) -> StoreFuture<'_, Vec<ChunkOutput>> {
+        let lo = (campaign, from * super::dynamo_chunks::SLOTS_PER_CHUNK);
+        let hi = (
+            campaign,
+            (from + count) * super::dynamo_chunks::SLOTS_PER_CHUNK,
+        );
+        let out = lock(&self.chunks)
+            .range(lo..hi)
+            .map(|(_, o)| o.clone())
+            .collect();
+        ready(Ok(out))
+    }
+
+    fn delete_all(&self, campaign: Uuid) -> StoreFuture<'_, ()> {
+        lock(&self.chunks).retain(|(c, _), _| *c != campaign);
+        ready(Ok(()))
+    }
+}
+
+impl IdempotencyStore for Memory {
+    fn claim<'a>(
+        &'a self,
+        claim: &'a IdempotencyClaim,
+        now: i64,
+        lock_seconds: i64,
+        ttl_seconds: i64,
+    ) -> StoreFuture<'a, Write> {
+        let mut records = lock(&self.idempotency);
+        let ok = records.get(&claim.pk).is_none_or(|r| {
+            r.expires_at < now || (r.status == RecordStatus::InProgress && r.lock_expires_at < now)
+        });
+        if ok {
+            records.insert(
+                claim.pk.clone(),
+                StoredRecord::new(claim, now, lock_seconds, ttl_seconds),
+            );
+        }
+        ready(Ok(done(ok)))
+    }
+
+    fn get<'a>(&'a self, pk: &'a str) -> StoreFuture<'a, Option<IdempotencyRecord>> {
+        let record = lock(&self.idempotency).get(pk).cloned();
+        ready(record.map(StoredRecord::view).transpose())
+    }
+
+    fn release<'a>(&'a self, claim: &'a IdempotencyClaim) -> StoreFuture<'a, ()> {
+        let mut records = lock(&self.idempotency);
+        if records
+            .get(&claim.pk)
+            .is_some_and(|r| r.claim_token == claim.token && r.status == RecordStatus::InProgress)
+        {
+            records.remove(&claim.pk);
+        }
+        ready(Ok(()))
+    }
+}
+
+impl WsStore for Memory {
+    fn put_connection<'a>(&'a self, c: &'a Connection) -> StoreFuture<'a, ()> {
+        lock(&self.connections).insert(c.connection_id.clone(), c.clone());
+        ready(Ok(()))
+    }
+
+    fn get_connection<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Connection>> {
+        ready(Ok(lock(&self.connections).get(id).cloned()))
+    }
+
+    fn subscribe<'a>(
+        &'a self,
+        connection: &'a str,
+        owner: &'a str,
+        topic: &'a Topic,
+        expires_at: i64,
+    ) -> StoreFuture<'a, bool> {
+        let key = topic.key();
+        lock(&self.subscriptions).insert(
+            (key.clone(), connection.to_string()),
+            Subscriber {
+                connection_id: connection.to_string(),
+                owner_id: owner.to_string(),
+                expires_at,
+            },
+        );
+        let mut connections = lock(&self.connections);
+        let known = match connections.get_mut(connection) {
+            Some(c) => {
+                if !c.topics.contains(&key) {
+                    c.topics.push(key);
+                }
+                true
+            }
+            None => false,
+        };
+        ready(Ok(known))
+    }
+
+    fn unsubscribe<'a>(&'a self, connection: &'a str, topic: &'a Topic) -> StoreFuture<'a, ()> {
+        let key = topic.key();
+        lock(&self.subscriptions).remove(&(key.clone(), connection.to_string()));
+        if let Some(c) = lock(&self.connections).get_mut(connection) {
+            c.topics.retain(|t| *t != key);
+        }
+        ready(Ok(()))
+    }
+
+    fn subscribers<'a>(&'a self, topic: &'a Topic, now: i64) -> StoreFuture<'a, Vec<Subscriber>> {
+        let key = topic.key();
+        let subs = lock(&self.subscriptions)
+            .iter()
+            .filter(|((t, _), s)| *t == key && s.expires_at > now)
+            .map(|(_, s)| s.clone())
+            .collect();
+        ready(Ok(subs))
+    }
+
+    fn forget<'a>(&'a self, connection: &'a str, extra_topics: &'a [Topic]) -> StoreFuture<'a, ()> {
+        let topics = lock(&self.connections)
+            .remove(connection)
+            .map(|c| c.topics)
+            .unwrap_or_default();
+        let mut subs = lock(&self.subscriptions);
+        for t in topics
+            .into_iter()
+            .chain(extra_topics.iter().map(Topic::key))
+        {
+            subs.remove(&(t, connection.to_string()));
+        }
+        ready(Ok(()))
+    }
+}
+
+impl Queues for Memory {
+    fn send_auto_start<'a>(&'a self, m: &'a AutoStartMessage) -> StoreFuture<'a, ()> {
+        lock(&self.sent).push_back(Sent::AutoStart(m.clone()));
+        ready(Ok(()))
+    }
+
+    fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()> {
+        lock(&self.sent).push_back(Sent::Work(m.clone()));
+        ready(Ok(()))
+    }
+
+    fn retry_later<'a>(
+        &'a self,
+        queue: QueueName,
+        receipt_handle: &'a str,
+        seconds: i32,
+    ) -> StoreFuture<'a, ()> {
+        lock(&self.retries).push((queue, receipt_handle.to_string(), seconds));
+        ready(Ok(()))
+    }
+
+    fn receive_stream_failures(&self, max: i32) -> StoreFuture<'_, Vec<ReceivedMessage>> {
+        let queue = lock(&self.stream_failures);
+        ready(Ok(queue
+            .iter()
+            .take(max.max(1) as usize)
+            .cloned()
+            .collect()))
+    }
+
+    fn delete_stream_failure<'a>(&'a self, receipt_handle: &'a str) -> StoreFuture<'a, ()> {
+        lock(&self.stream_failures).retain(|m| m.receipt_handle != receipt_handle);
+        ready(Ok(()))
+    }
+}
+
+impl StreamReader for Memory {
+    fn failed_batch<'a>(&'a self, batch: &'a BatchInfo) -> StoreFuture<'a, Vec<EventRecord>> {
+        let num = |s: &str| s.parse::<u128>().unwrap_or_default();
+        let (lo, hi) = (
+            num(&batch.start_sequence_number),
+            num(&batch.end_sequence_number),
+        );
+        let records = lock(&self.stream_records)
+            .iter()
+            .filter(|r| {
+                let seq = num(r.change.sequence_number.as_deref().unwrap_or_default());
+                (lo..=hi).contains(&seq)
+            })
+            .cloned()
+            .collect();
+        ready(Ok(records))
+    }
+}

@@ -1,0 +1,170 @@
+//! The SQS queues: sends with the correlation id as a message attribute, the retry backoff of
+//! failed messages, and the sweeper's reads of the stream on-failure queue.
+
+use std::sync::Arc;
+
+use aws_sdk_sqs::types::MessageAttributeValue;
+use serde::Serialize;
+
+use super::aws::Aws;
+use super::{QueueName, Queues, ReceivedMessage, StoreFuture};
+use crate::error::{AppError, classify_sdk_error};
+use crate::messages::{AutoStartMessage, CORRELATION_ATTRIBUTE, PhaseWorkMessage};
+
+pub struct SqsQueues {
+    pub aws: Arc<Aws>,
+    pub autostart_url: String,
+    pub phase_work_url: String,
+    pub stream_failure_url: String,
+}
+
+impl SqsQueues {
+    async fn send<T: Serialize>(
+        &self,
+        url: &str,
+        message: &T,
+        correlation_id: &str,
+    ) -> Result<(), AppError> {
+        let body = serde_json::to_string(message).map_err(AppError::internal)?;
+        let attribute = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(correlation_id)
+            .build()
+            .map_err(AppError::internal)?;
+        self.aws
+            .sqs()
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .message_attributes(CORRELATION_ATTRIBUTE, attribute)
+            .send()
+            .await
+            .map_err(classify_sdk_error)?;
+        Ok(())
+    }
+}
+
+impl Queues for SqsQueues {
+    fn send_auto_start<'a>(&'a self, m: &'a AutoStartMessage) -> StoreFuture<'a, ()> {
+        Box::pin(self.send(&self.autostart_url, m, &m.correlation_id))
+    }
+
+    fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()> {
+        Box::pin(self.send(&self.phase_work_url, m, &m.correlation_id))
+    }
+
+    fn retry_later<'a>(
+        &'a self,
+        queue: QueueName,
+        receipt_handle: &'a str,
+        seconds: i32,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let url = match queue {
+                QueueName::AutoStart => &self.autostart_url,
+                QueueName::PhaseWork => &self.phase_work_url,
+            };
+            self.aws
+                .sqs()
+                .change_message_visibility()
+                .queue_url(url)
+                .receipt_handle(receipt_handle)
+                .visibility_timeout(seconds)
+                .send()
+                .await
+                .map_err(classify_sdk_error)?;
+            Ok(())
+        })
+    }
+
+    fn receive_stream_failures(&self, max: i32) -> StoreFuture<'_, Vec<ReceivedMessage>> {
+        Box::pin(async move {
+            let out = self
+                .aws
+                .sqs()
+                .receive_message()
+                .queue_url(&self.stream_failure_url)
+                .max_number_of_messages(max.clamp(1, 10))
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .map_err(classify_sdk_error)?;
+            Ok(out
+                .messages
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|m| {
+                    Some(ReceivedMessage {
+                        receipt_handle: m.receipt_handle?,
+                        body: m.body.unwrap_or_default(),
+                    })
+                })
+                .collect())
+        })
+    }
+
+    fn delete_stream_failure<'a>(&'a self, receipt_handle: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.aws
+                .sqs()
+                .delete_message()
+                .queue_url(&self.stream_failure_url)
+                .receipt_handle(receipt_handle)
+                .send()
+                .await
+                .map_err(classify_sdk_error)?;
+            Ok(())
+        })
+    }
+}
+
+/// Exponential backoff with "equal jitter" for receive number `receive_count` (1-based): with
+/// `ceiling = min(cap, base·2^(n-1))`, a delay in `ceiling/2 ..= ceiling`, at least 1 s. The half
+/// that is not random gives the retry budget a floor (DEPLOY.md: at least 5 minutes in AWS).
+pub fn backoff_seconds(receive_count: u32, base: u32, cap: u32, jitter: f64) -> i32 {
+    let exp = base.saturating_mul(1u32 << receive_count.saturating_sub(1).min(20));
+    let ceiling = f64::from(exp.min(cap).max(1));
+    let delay = ceiling / 2.0 + ceiling / 2.0 * jitter.clamp(0.0, 1.0);
+    (delay.round() as i32).clamp(1, 43_200)
+}
+
+/// The sum of the smallest and of the largest backoffs a message goes through before the
+/// dead-letter queue takes it (`max_receive` receives, each failed one followed by a backoff).
+pub fn retry_budget_seconds(max_receive: u32, base: u32, cap: u32) -> (i64, i64) {
+    (1..=max_receive).fold((0, 0), |(lo, hi), n| {
+        (
+            lo + i64::from(backoff_seconds(n, base, cap, 0.0)),
+            hi + i64::from(backoff_seconds(n, base, cap, 1.0)),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_exponentially_up_to_the_cap_with_a_floor() {
+        assert_eq!(backoff_seconds(1, 2, 300, 1.0), 2);
+        assert_eq!(backoff_seconds(2, 2, 300, 1.0), 4);
+        assert_eq!(backoff_seconds(5, 2, 300, 1.0), 32);
+        assert_eq!(backoff_seconds(30, 2, 300, 1.0), 300);
+        assert_eq!(
+            backoff_seconds(5, 2, 300, 0.0),
+            16,
+            "never below half the ceiling"
+        );
+        assert_eq!(
+            backoff_seconds(1, 1, 2, 0.0),
+            1,
+            "never 0: the message must not come straight back"
+        );
+    }
+
+    #[test]
+    fn the_aws_retry_budget_rides_out_five_minutes() {
+        let (lo, hi) = retry_budget_seconds(10, 2, 300);
+        assert!(lo >= 300, "{lo}");
+        assert_eq!((lo, hi), (555, 1110));
+    }
+}
