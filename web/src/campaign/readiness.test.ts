@@ -33,6 +33,9 @@ describe('readiness', () => {
     expect(fullAutoStop(camp('step_by_step', ['running', 'not_started', 'not_started']))).toBeNull();
     // Already stopped there: the failure is shown, not a prediction.
     expect(fullAutoStop(camp('full_sequence', ['completed', 'failed', 'not_started']))).toBeNull();
+    const failedThere = camp('full_sequence', ['completed', 'not_started', 'not_started']);
+    failedThere.phases[1] = { ...failedThere.phases[1], autoStart: { status: 'failed', attempts: 1, requestedAt: null, startedAt: null, latencyMs: null, error: null } };
+    expect(fullAutoStop(failedThere)).toBeNull();
     expect(fullAutoStop({ ...camp('full_sequence', ['running', 'not_started', 'not_started']), readiness: readiness.map((r) => ({ ...r, ready: true })) })).toBeNull();
   });
 

@@ -32,6 +32,8 @@ export function fullAutoStop(c: Pick<Campaign, 'mode' | 'phases' | 'readiness'>)
   for (const p of c.phases) {
     if (p.status === 'completed' || p.status === 'running' || p.status === 'paused') continue;
     if (p.status === 'failed' || p.status === 'stopped') return null;
+    // Its auto-start already failed or was cancelled: the stop happened; the auto-start panel says why.
+    if (p.autoStart && (p.autoStart.status === 'failed' || p.autoStart.status === 'cancelled')) return null;
     const r = c.readiness?.find((x) => x.phase === p.phase);
     if (r && !r.ready) return { phase: p.phase, status: p.status, ready: false, problems: r.problems ?? [] };
   }

@@ -9,7 +9,7 @@ describe('results', () => {
     const names = (ps: Phase[]) => resultFilters(ps).map(([, l]) => l);
     expect(names([ph('discovery', 'completed'), ph('validation', 'not_started')])).toEqual(['All']);
     expect(showResults([ph('discovery', 'completed'), ph('validation', 'not_started')])).toBe(false);
-    expect(names([ph('discovery', 'completed'), ph('validation', 'running'), ph('keywords', 'not_started')])).toEqual(['All', 'Resolved', 'Unresolved']);
+    expect(names([ph('discovery', 'completed'), ph('validation', 'running'), ph('keywords', 'not_started')])).toEqual(['All', 'Resolved', 'Unresolved', 'Error', 'Pending']);
     expect(names([ph('discovery', 'completed'), ph('validation', 'completed'), ph('keywords', 'paused', 3)])).toEqual([
       'All',
       'Resolved',
@@ -19,6 +19,7 @@ describe('results', () => {
       'Unreachable',
       'Error',
       'Skipped',
+      'Pending',
     ]);
     expect(resultFilters([ph('validation', 'completed'), ph('keywords', 'completed')]).find(([, l]) => l === 'No match')?.[0]).toBe('no_match');
   });

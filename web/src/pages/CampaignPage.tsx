@@ -15,6 +15,7 @@ import { DomainsList } from './campaign/DomainsList';
 import { KeywordsCard } from './campaign/KeywordsCard';
 import { PhasesCard, type ActionError } from './campaign/PhasesCard';
 import { ReadinessCard } from './campaign/ReadinessCard';
+import { ResourcesCard } from './campaign/ResourcesCard';
 import { showResults } from '../campaign/results';
 import { ResultsTable } from './campaign/ResultsTable';
 
@@ -29,8 +30,14 @@ const RELOAD_ON: CampaignEvent['type'][] = [
   'phase_started',
 ];
 
-/** Keep whichever copy is newer (version never goes backwards). */
-const newer = (a: Campaign | null, b: Campaign): Campaign => (a && a.version > b.version ? a : b);
+/**
+ * Keep whichever copy is newer (version never goes backwards). Write responses (202s, PUT config)
+ * carry no `readiness` (only reads do, API.md): the last one read is kept until the next read.
+ */
+const newer = (a: Campaign | null, b: Campaign): Campaign => {
+  if (a && a.version > b.version) return a;
+  return b.readiness || !a?.readiness ? b : { ...b, readiness: a.readiness };
+};
 
 export function CampaignPage({ id }: { id: string }) {
   const { api, socket, config, connState } = useApp();
@@ -148,6 +155,12 @@ export function CampaignPage({ id }: { id: string }) {
     }
   };
 
+  // A config change changes readiness, which only a read reports: read the campaign again.
+  const configChanged = (c: Campaign) => {
+    setCampaign((prev) => newer(prev, c));
+    void reload();
+  };
+
   const copy = async () => {
     if (!campaign) return;
     try {
@@ -250,8 +263,9 @@ export function CampaignPage({ id }: { id: string }) {
                 </>
               ) : (
                 <>
-                  Fix the cause (for example enable the proxy on the <a href="#/proxies">Proxies</a> page or fix the persona on the{' '}
-                  <a href="#/personas">Personas</a> page), then start {as.phase ?? 'discovery'} manually.
+                  Fix the cause (for example enable the proxy on the <a href="#/proxies">Proxies</a> page, fix the persona on the{' '}
+                  <a href="#/personas">Personas</a> page, or change the campaign's personas and proxies below), then start{' '}
+                  {as.phase ?? 'discovery'} manually.
                 </>
               )}
             </p>
@@ -270,7 +284,9 @@ export function CampaignPage({ id }: { id: string }) {
         }}
       />
 
-      <KeywordsCard campaign={campaign} onUpdated={(c) => setCampaign((prev) => newer(prev, c))} onStale={() => void reload()} />
+      <ResourcesCard campaign={campaign} onUpdated={configChanged} onStale={() => void reload()} />
+
+      <KeywordsCard campaign={campaign} onUpdated={configChanged} onStale={() => void reload()} />
 
       {discovery && (discovery.progress.done > 0 || discovery.status === 'completed') && (
         <DomainsList campaignId={campaign.id} refreshKey={`${discovery.status}`} />

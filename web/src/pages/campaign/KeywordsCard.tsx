@@ -6,14 +6,13 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError } from '../../api/client';
 import type { Campaign, KeywordMatch } from '../../api/types';
+import { sectionLock } from '../../campaign/config';
 import { Spinner } from '../../components/ui';
 import { useToast } from '../../components/Toasts';
 import { useApp } from '../../context';
 import { KEYWORD_LIMITS, parseTerms, toKeywordsConfig, validateKeywords, type KeywordErrors } from '../../wizard/keywords';
 import { fieldForDetail } from '../../wizard/state';
 import { describeError } from '../../wizard/submit';
-
-const EDITABLE = new Set(['not_started', 'failed', 'stopped']);
 
 export function KeywordsCard({ campaign, onUpdated, onStale }: { campaign: Campaign; onUpdated: (c: Campaign) => void; onStale: () => void }) {
   const { api } = useApp();
@@ -27,7 +26,7 @@ export function KeywordsCard({ campaign, onUpdated, onStale }: { campaign: Campa
   const [errors, setErrors] = useState<KeywordErrors & { form?: string }>({});
   const [saving, setSaving] = useState(false);
   if (!phase) return null;
-  const editable = EDITABLE.has(phase.status);
+  const lock = sectionLock(campaign, 'keywords');
 
   const edit = () => {
     setTerms((current?.terms ?? []).join('\n'));
@@ -83,8 +82,8 @@ export function KeywordsCard({ campaign, onUpdated, onStale }: { campaign: Campa
     <section className="card" aria-labelledby="keywords-title">
       <div className="section-head">
         <h2 id="keywords-title">Keywords</h2>
-        {!editing && editable && (
-          <button type="button" className="btn btn-small" onClick={edit}>
+        {!editing && (
+          <button type="button" className="btn btn-small" onClick={edit} disabled={lock !== null} title={lock ?? undefined}>
             Edit keywords
           </button>
         )}
@@ -98,6 +97,12 @@ export function KeywordsCard({ campaign, onUpdated, onStale }: { campaign: Campa
             <dd>{current.match === 'all' ? 'all terms' : 'any term'}</dd>
             <dt>Paths</dt>
             <dd>{current.paths.join(' ')}</dd>
+            {lock && (
+              <>
+                <dt>Changes</dt>
+                <dd className="muted">{lock}</dd>
+              </>
+            )}
           </dl>
         ) : (
           <p className="muted">No keywords yet: the keywords phase needs at least one term before it can start.</p>

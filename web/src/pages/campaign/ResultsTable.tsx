@@ -11,6 +11,8 @@ import { useApp } from '../../context';
 import { describeError } from '../../wizard/submit';
 
 const PAGE = 25;
+/** Reads per page at most when a filter leaves chunks without a match. */
+const MAX_READS = 20;
 
 export function ResultsTable({ campaignId, phases, refreshKey }: { campaignId: string; phases: Phase[]; refreshKey: string }) {
   const { api } = useApp();
@@ -30,10 +32,19 @@ export function ResultsTable({ campaignId, phases, refreshKey }: { campaignId: s
       const mine = ++seq.current;
       setLoading(true);
       try {
-        const r = await api.listDomainResults(campaignId, { status, limit: PAGE, cursor });
-        if (mine !== seq.current) return;
-        setItems(r.items);
-        setNextCursor(r.nextCursor ?? null);
+        // A filtered read looks at a bounded number of chunks and may answer few (or no) items
+        // with a cursor: follow it (bounded) until the page is full or the list ends.
+        const got: DomainResult[] = [];
+        let next: string | null = cursor;
+        for (let i = 0; i < MAX_READS; i++) {
+          const r = await api.listDomainResults(campaignId, { status, limit: PAGE - got.length, cursor: next });
+          if (mine !== seq.current) return;
+          got.push(...r.items);
+          next = r.nextCursor ?? null;
+          if (!next || got.length >= PAGE || !status) break;
+        }
+        setItems(got);
+        setNextCursor(next);
         setError(null);
       } catch (e) {
         if (mine === seq.current) setError(describeError(e));
@@ -84,7 +95,9 @@ export function ResultsTable({ campaignId, phases, refreshKey }: { campaignId: s
           <Spinner /> Loading results…
         </p>
       ) : items.length === 0 ? (
-        <p className="muted">No domains {filter ? 'with this status ' : ''}yet.</p>
+        <p className="muted">
+          {nextCursor ? 'None in the domains looked at so far: “More results” looks further.' : `No domains ${filter ? 'with this status ' : ''}yet.`}
+        </p>
       ) : (
         <div className="table-scroll">
           <table className="results" aria-label="Domain results" aria-busy={loading}>
