@@ -1,6 +1,7 @@
 //! Helpers for the integration tests: they talk to the running local stack
 //! (`scripts/stack.sh start`) over HTTP and WebSocket, exactly like a client would.
 
+pub mod backend;
 pub mod dns;
 
 use std::time::{Duration, Instant};
