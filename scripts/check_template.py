@@ -475,6 +475,11 @@ def self_test(template: dict[str, Any], spec: dict[str, Any]) -> Report:
         ("auto-start worker reserved 10 -> 5", set_prop("AutoStartWorkerFunction", ["ReservedConcurrentExecutions"], 5), "concurrency of AutoStartWorkerFunction"),
         ("SDK_OPERATION_TIMEOUT_MS 4000 -> 12000", set_env("SDK_OPERATION_TIMEOUT_MS", "12000"), "SDK_OPERATION_TIMEOUT_MS below"),
         ("backoff base 2 s -> 1 s (budget 255-511 s)", set_env("AUTOSTART_BACKOFF_BASE_SECONDS", "1"), "retry budget"),
+        ("sweeper every 5 minutes", set_prop("SweeperFunction", ["Events", "EveryMinute", "Properties", "Schedule"], "rate(5 minutes)"), "schedule rate(1 minute)"),
+        ("sweeper cannot receive stream failures", drop_statement("SweeperFunction", "ConsumeStreamFailures"), "SweeperFunction may consume"),
+        ("sweeper without reserved concurrency", del_prop("SweeperFunction", ["ReservedConcurrentExecutions"]), "concurrency of SweeperFunction"),
+        ("STALE_QUEUED_SECONDS 900 -> 600", set_prop("SweeperFunction", ["Environment", "Variables", "STALE_QUEUED_SECONDS"], "600"), "STALE_QUEUED_SECONDS beyond"),
+        ("bySweep projected ALL", set_prop("CampaignsTable", ["GlobalSecondaryIndexes", 1, "Projection", "ProjectionType"], "ALL"), "table CampaignsTable"),  # type: ignore[list-item]
     ]
     for label, mutate, expect in mutations:
         t = copy.deepcopy(template)
