@@ -27,7 +27,10 @@ pub fn router(gw: Gateway) -> Router {
     Router::new()
         .route("/_local/token", post(token))
         .route("/_local/faults", post(arm_fault).delete(clear_faults))
-        .route("/_local/faults/{rule}", axum::routing::get(fault_stats).delete(disarm_fault))
+        .route(
+            "/_local/faults/{rule}",
+            axum::routing::get(fault_stats).delete(disarm_fault),
+        )
         // The SDK posts to the endpoint's path plus "/".
         .route("/_local/ddb/{rule}", any(ddb_proxy))
         .route("/_local/ddb/{rule}/", any(ddb_proxy))

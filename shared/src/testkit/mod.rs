@@ -60,7 +60,10 @@ impl MemoryBackend {
     }
 
     fn is_lost(&self, id: Uuid) -> bool {
-        self.lost.lock().unwrap_or_else(|e| e.into_inner()).contains(&id)
+        self.lost
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&id)
     }
 
     /// Delivers committed changes to the dispatcher and sent messages to their workers, until
@@ -147,18 +150,27 @@ impl Backend for MemoryBackend {
                 .get(&id)
                 .cloned()
                 .unwrap_or_else(|| panic!("campaign {id} is gone"));
-            assert!(done(&c), "memory: {what} did not happen; the system came to rest at {c:#?}");
+            assert!(
+                done(&c),
+                "memory: {what} did not happen; the system came to rest at {c:#?}"
+            );
             c
         })
     }
 
     fn lose_messages(&self, id: Uuid) -> BoxFuture<'_, ()> {
-        self.lost.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
+        self.lost
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id);
         Box::pin(async {})
     }
 
     fn restore_messages(&self, id: Uuid) -> BoxFuture<'_, ()> {
-        self.lost.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        self.lost
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
         Box::pin(async {})
     }
 }
@@ -180,7 +192,11 @@ pub async fn run_all(make: impl Fn() -> Arc<dyn Backend>) {
             failed.push(format!("{name}: {e}"));
         }
     }
-    assert!(failed.is_empty(), "failed bodies:\n  {}", failed.join("\n  "));
+    assert!(
+        failed.is_empty(),
+        "failed bodies:\n  {}",
+        failed.join("\n  ")
+    );
 }
 
 #[cfg(test)]
