@@ -15,7 +15,7 @@ use futures_util::future::BoxFuture;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{api_url, arm_fault};
+use crate::{arm_fault, disarm_fault};
 
 pub struct LocalStack {
     state: AppState,
@@ -81,12 +81,7 @@ impl Backend for LocalStack {
         Box::pin(async move {
             let ids = self.rules.lock().unwrap().remove(&id).unwrap_or_default();
             for rule in ids {
-                let res = reqwest::Client::new()
-                    .delete(format!("{}/_local/faults/{rule}", api_url()))
-                    .send()
-                    .await
-                    .expect("disarm fault");
-                assert_eq!(res.status().as_u16(), 204, "disarming fault {rule}");
+                disarm_fault(rule).await;
             }
         })
     }

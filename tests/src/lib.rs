@@ -312,6 +312,16 @@ pub async fn arm_fault(rule: &Value) -> u64 {
     body["ruleId"].as_u64().expect("ruleId")
 }
 
+/// Disarms a fault rule (its counts stay readable).
+pub async fn disarm_fault(rule: u64) {
+    let res = reqwest::Client::new()
+        .delete(format!("{}/_local/faults/{rule}", api_url()))
+        .send()
+        .await
+        .expect("disarm fault");
+    assert_eq!(res.status().as_u16(), 204, "disarming fault {rule}");
+}
+
 /// How many requests a fault rule has failed so far.
 pub async fn fault_injected(rule: u64) -> u64 {
     let res = reqwest::Client::new()
