@@ -25,6 +25,10 @@ step "SAM template: cfn-lint and drift against infra/resources.json"
 "$VENV/bin/python" scripts/check_template.py
 "$VENV/bin/python" scripts/check_template.py --self-test
 
+step "infrastructure scan: checkov over infra/template.yaml (0 unexplained findings)"
+scripts/checkov.sh
+scripts/checkov.sh --self-test
+
 trap 'bash scripts/stack.sh stop; stop_bg web' EXIT
 step "local stack (moto + local gateway)"
 scripts/stack.sh start

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates the project venv (.venv) with the pinned Python tools (moto server, cfn-lint), once.
+# Creates the project venv (.venv) with the pinned Python tools (moto server, cfn-lint, checkov,
+# schemathesis), once per version of scripts/requirements.txt.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 stamp="$VENV/.requirements.sha"

@@ -8,6 +8,10 @@
 //! to moto, so the handler sees exactly what the SDK reports for such a failure. For a stream
 //! consumer (`phase-dispatcher`, `stream-publisher`) an invocation "for that campaign" is a batch
 //! holding one of its records; the stream then retries from the first failed record.
+//!
+//! `"error": "drop"` on an SQS function loses the campaign's messages instead: the poller deletes
+//! them without invoking the function (a message lost between send and handler — what the
+//! sweeper must recover from). `DELETE /_local/faults/{rule}` disarms one rule.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -57,6 +61,22 @@ impl Faults {
         s.all.insert(id, rule.clone());
         s.armed.insert(id, rule);
         id
+    }
+
+    /// Disarms one rule (its counts stay readable); `false` when it was not armed.
+    pub fn disarm(&self, rule_id: u64) -> bool {
+        let mut s = self.inner.lock().expect("faults lock");
+        s.armed.remove(&rule_id).is_some()
+    }
+
+    /// Whether a rule loses messages (`"error": "drop"`); counts the message as injected.
+    pub fn drops(&self, rule_id: u64) -> bool {
+        let mut s = self.inner.lock().expect("faults lock");
+        let drop = s.all.get(&rule_id).is_some_and(|r| r.error == "drop");
+        if drop {
+            *s.injected.entry(rule_id).or_default() += 1;
+        }
+        drop
     }
 
     pub fn clear(&self) {

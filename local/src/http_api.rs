@@ -27,7 +27,10 @@ pub fn router(gw: Gateway) -> Router {
     Router::new()
         .route("/_local/token", post(token))
         .route("/_local/faults", post(arm_fault).delete(clear_faults))
-        .route("/_local/faults/{rule}", axum::routing::get(fault_stats))
+        .route(
+            "/_local/faults/{rule}",
+            axum::routing::get(fault_stats).delete(disarm_fault),
+        )
         // The SDK posts to the endpoint's path plus "/".
         .route("/_local/ddb/{rule}", any(ddb_proxy))
         .route("/_local/ddb/{rule}/", any(ddb_proxy))
@@ -106,6 +109,14 @@ async fn fault_stats(State(gw): State<Gateway>, Path(rule): Path<u64>) -> Respon
     match gw.faults.injected(rule) {
         Some(n) => axum::Json(json!({"ruleId": rule, "injected": n})).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn disarm_fault(State(gw): State<Gateway>, Path(rule): Path<u64>) -> StatusCode {
+    if gw.faults.disarm(rule) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
     }
 }
 

@@ -175,8 +175,12 @@ pub async fn run_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
         // Messages of a campaign with an armed fault run alone, with the faulty DynamoDB client.
         let mut normal = Vec::new();
         let mut invocations = Vec::new();
+        // A lost message (`"drop"` fault) is neither invoked nor failed: it is deleted below.
         for m in messages {
             match campaign_of(&m).and_then(|c| gw.faults.take(&mapping.function, c)) {
+                Some(rule) if gw.faults.drops(rule) => {
+                    tracing::warn!(function = %mapping.function, rule, "fault: message lost");
+                }
                 Some(rule) => invocations.push((gw.faulty_state(rule), vec![m])),
                 None => normal.push(m),
             }

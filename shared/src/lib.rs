@@ -28,6 +28,8 @@ pub mod settings;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
 
 pub use error::AppError;
 pub use settings::Settings;

@@ -96,7 +96,7 @@ impl Settings {
             backoff_cap_seconds: num("AUTOSTART_BACKOFF_CAP_SECONDS", 300u32),
             autostart_max_receive_count: num("AUTOSTART_MAX_RECEIVE_COUNT", 10u32),
             phase_chunk_budget_seconds: num("PHASE_CHUNK_BUDGET_SECONDS", 45u64),
-            stale_phase_seconds: num("STALE_PHASE_SECONDS", 300u64),
+            stale_phase_seconds: num("STALE_PHASE_SECONDS", 420u64),
             stale_queued_seconds: num("STALE_QUEUED_SECONDS", 900u64),
             sdk_operation_timeout: Duration::from_millis(num("SDK_OPERATION_TIMEOUT_MS", 4000u64)),
         }

@@ -1,6 +1,7 @@
 //! Helpers for the integration tests: they talk to the running local stack
 //! (`scripts/stack.sh start`) over HTTP and WebSocket, exactly like a client would.
 
+pub mod backend;
 pub mod dns;
 
 use std::time::{Duration, Instant};
@@ -309,6 +310,16 @@ pub async fn arm_fault(rule: &Value) -> u64 {
     assert_eq!(res.status().as_u16(), 201, "arming a fault");
     let body: Value = res.json().await.expect("fault JSON");
     body["ruleId"].as_u64().expect("ruleId")
+}
+
+/// Disarms a fault rule (its counts stay readable).
+pub async fn disarm_fault(rule: u64) {
+    let res = reqwest::Client::new()
+        .delete(format!("{}/_local/faults/{rule}", api_url()))
+        .send()
+        .await
+        .expect("disarm fault");
+    assert_eq!(res.status().as_u16(), 204, "disarming fault {rule}");
 }
 
 /// How many requests a fault rule has failed so far.

@@ -4,20 +4,22 @@
 //!
 //! Keys:
 //! - `JWT_SECRET` set: HS256 with that shared secret (the local stack's dev tokens).
-//! - otherwise the issuer's JWKS, as API Gateway's HTTP API JWT authorizer does:
-//!   `JWT_ISSUER/.well-known/openid-configuration` → `jwks_uri`, fetched at init and again (at
-//!   most once a minute) when a token names a key id it does not know (key rotation).
+//! - otherwise the issuer's JWKS, as API Gateway's HTTP API JWT authorizer does, through
+//!   [`jwks::JwksCache`]: fetched lazily on the first connection (never at init), re-fetched when
+//!   older than ~10 minutes and when a token names an unknown key id (key rotation), with a
+//!   backoff while the issuer is unreachable, so a failure at a cold start heals by itself.
 //!   Asymmetric algorithms only, so a public key can never be used as an HMAC secret.
 //!
 //! Claims: `iss` = `JWT_ISSUER`; `aud` (ID tokens) or `client_id` (Cognito access tokens) =
-//! `JWT_AUDIENCE`; `exp` in the future; a non-empty `sub`.
+//! `JWT_AUDIENCE`; `exp` in the future and `nbf` (when present) in the past, 5 s leeway; a
+//! non-empty `sub`.
 //!
-//! A missing or bad token is answered with the error `Unauthorized`, which API Gateway turns into
-//! 401 (EVENTS.md). Without any key configured the authorizer denies everything (403) rather than
-//! letting anyone in.
+//! Answers: a missing or bad token → the error `Unauthorized`, which API Gateway turns into 401
+//! (EVENTS.md). No key set fetched yet (issuer unreachable) → any other error, which API Gateway
+//! answers with 500: the client should retry, its token is not the problem. No key configured at
+//! all → a Deny policy (403) rather than letting anyone in.
 
-use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant};
+pub mod jwks;
 
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerPolicy, ApiGatewayCustomAuthorizerRequestTypeRequest,
@@ -29,6 +31,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+pub use jwks::{JwksCache, JwksPolicy, JwksStatus, KeyError};
 
 /// Local defaults, the same as the local gateway's HTTP authorizer.
 pub const LOCAL_ISSUER: &str = "campaign-autostart-local";
@@ -46,30 +50,23 @@ const ASYMMETRIC: &[Algorithm] = &[
     Algorithm::EdDSA,
 ];
 
-const JWKS_REFRESH: Duration = Duration::from_secs(60);
-
 /// Why a token was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reject {
-    /// Missing, malformed, badly signed, expired, or the wrong issuer/audience: 401.
+    /// Missing, malformed, badly signed, expired, not yet valid, or the wrong issuer/audience: 401.
     Unauthorized(String),
+    /// The issuer's keys could not be fetched (yet): 500, the client retries.
+    Unavailable(String),
     /// No key is configured: deny (403).
     NotConfigured,
 }
 
 enum Keys {
     Secret(DecodingKey),
-    Jwks {
-        set: RwLock<JwkSet>,
-        source: Option<JwksSource>,
-    },
+    /// A fixed key set (tests, no refresh).
+    Fixed(JwkSet),
+    Issuer(Box<JwksCache>),
     None,
-}
-
-struct JwksSource {
-    http: reqwest::Client,
-    uri: String,
-    fetched: Mutex<Instant>,
 }
 
 pub struct Verifier {
@@ -94,13 +91,25 @@ impl Verifier {
         }
     }
 
-    /// A fixed key set (no refresh).
+    /// A fixed key set (no fetching, no refresh).
     pub fn with_jwks(set: JwkSet, issuer: &str, audience: &str) -> Self {
         Self {
-            keys: Keys::Jwks {
-                set: RwLock::new(set),
-                source: None,
-            },
+            keys: Keys::Fixed(set),
+            issuer: issuer.into(),
+            audience: audience.into(),
+        }
+    }
+
+    /// The issuer's key set, fetched from `issuer/.well-known/openid-configuration` on demand.
+    /// `http`: a client to use (tests), or `None` to build one on the first fetch.
+    pub fn from_issuer(
+        issuer: &str,
+        audience: &str,
+        policy: JwksPolicy,
+        http: Option<reqwest::Client>,
+    ) -> Self {
+        Self {
+            keys: Keys::Issuer(Box::new(JwksCache::new(issuer, policy, http))),
             issuer: issuer.into(),
             audience: audience.into(),
         }
@@ -114,9 +123,9 @@ impl Verifier {
         }
     }
 
-    /// From the environment (see the module docs). A JWKS that cannot be fetched at init leaves
-    /// the verifier unconfigured (every connection denied, and logged).
-    pub async fn from_env() -> Self {
+    /// From the environment (see the module docs). Fetches nothing: the keys come with the first
+    /// connection that needs them.
+    pub fn from_env() -> Self {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let audience = env("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into());
         if let Some(secret) = env("JWT_SECRET") {
@@ -126,35 +135,22 @@ impl Verifier {
                 &audience,
             );
         }
-        let Some(issuer) = env("JWT_ISSUER") else {
-            tracing::error!("neither JWT_SECRET nor JWT_ISSUER is set; every connection is denied");
-            return Self::unconfigured();
-        };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .build()
-            .unwrap_or_default();
-        match fetch_jwks(&http, &issuer).await {
-            Ok((uri, set)) => {
-                tracing::info!(keys = set.keys.len(), %uri, "JWKS loaded");
-                let source = JwksSource {
-                    http,
-                    uri,
-                    fetched: Mutex::new(Instant::now()),
-                };
-                Self {
-                    keys: Keys::Jwks {
-                        set: RwLock::new(set),
-                        source: Some(source),
-                    },
-                    issuer,
-                    audience,
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, %issuer, "could not load the issuer's JWKS; every connection is denied");
+        match env("JWT_ISSUER") {
+            Some(issuer) => Self::from_issuer(&issuer, &audience, JwksPolicy::default(), None),
+            None => {
+                tracing::error!(
+                    "neither JWT_SECRET nor JWT_ISSUER is set; every connection is denied"
+                );
                 Self::unconfigured()
             }
+        }
+    }
+
+    /// Fetch counters of the issuer's key set (None without an issuer).
+    pub async fn jwks_status(&self) -> Option<JwksStatus> {
+        match &self.keys {
+            Keys::Issuer(cache) => Some(cache.status().await),
+            _ => None,
         }
     }
 
@@ -165,26 +161,33 @@ impl Verifier {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| bad("no token"))?;
         let header = jsonwebtoken::decode_header(token).map_err(|e| bad(&e.to_string()))?;
+        let asymmetric = |alg: Algorithm| {
+            if ASYMMETRIC.contains(&alg) {
+                Ok(())
+            } else {
+                Err(bad("unexpected algorithm"))
+            }
+        };
         let (key, alg) = match &self.keys {
             Keys::None => return Err(Reject::NotConfigured),
             Keys::Secret(key) if header.alg == Algorithm::HS256 => (key.clone(), Algorithm::HS256),
             Keys::Secret(_) => return Err(bad("unexpected algorithm")),
-            Keys::Jwks { set, source } => {
-                if !ASYMMETRIC.contains(&header.alg) {
-                    return Err(bad("unexpected algorithm"));
-                }
+            Keys::Fixed(set) => {
+                asymmetric(header.alg)?;
                 let kid = header.kid.as_deref().ok_or_else(|| bad("no key id"))?;
-                let mut jwk = set
-                    .read()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .find(kid)
-                    .cloned();
-                if jwk.is_none()
-                    && let Some(source) = source
-                {
-                    jwk = source.refresh(set).await.find(kid).cloned();
-                }
-                let jwk = jwk.ok_or_else(|| bad("unknown key id"))?;
+                let jwk = set.find(kid).ok_or_else(|| bad("unknown key id"))?;
+                (
+                    DecodingKey::from_jwk(jwk).map_err(|e| bad(&e.to_string()))?,
+                    header.alg,
+                )
+            }
+            Keys::Issuer(cache) => {
+                asymmetric(header.alg)?;
+                let kid = header.kid.as_deref().ok_or_else(|| bad("no key id"))?;
+                let jwk = cache.key(kid).await.map_err(|e| match e {
+                    KeyError::UnknownKid => bad("unknown key id"),
+                    KeyError::Unavailable(why) => Reject::Unavailable(why),
+                })?;
                 (
                     DecodingKey::from_jwk(&jwk).map_err(|e| bad(&e.to_string()))?,
                     header.alg,
@@ -194,6 +197,7 @@ impl Verifier {
         let mut validation = Validation::new(alg);
         validation.set_issuer(&[&self.issuer]);
         validation.validate_aud = false; // checked below: `aud` or `client_id`
+        validation.validate_nbf = true; // only when the token has one (not a required claim)
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = 5;
         let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
@@ -212,55 +216,6 @@ impl Verifier {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| bad("no sub"))
     }
-}
-
-impl JwksSource {
-    /// Re-reads the key set, at most once per [`JWKS_REFRESH`]; returns the current set.
-    async fn refresh(&self, set: &RwLock<JwkSet>) -> JwkSet {
-        let due = {
-            let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
-            let due = fetched.elapsed() >= JWKS_REFRESH;
-            if due {
-                *fetched = Instant::now();
-            }
-            due
-        };
-        if due {
-            match get_json::<JwkSet>(&self.http, &self.uri).await {
-                Ok(fresh) => *set.write().unwrap_or_else(|e| e.into_inner()) = fresh,
-                Err(e) => tracing::warn!(error = %e, "JWKS refresh failed"),
-            }
-        }
-        set.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-async fn get_json<T: serde::de::DeserializeOwned>(
-    http: &reqwest::Client,
-    url: &str,
-) -> Result<T, String> {
-    let res = http.get(url).send().await.map_err(|e| e.to_string())?;
-    if !res.status().is_success() {
-        return Err(format!("{url}: HTTP {}", res.status()));
-    }
-    res.json::<T>().await.map_err(|e| format!("{url}: {e}"))
-}
-
-async fn fetch_jwks(http: &reqwest::Client, issuer: &str) -> Result<(String, JwkSet), String> {
-    #[derive(Deserialize)]
-    struct Discovery {
-        jwks_uri: String,
-    }
-    let discovery: Discovery = get_json(
-        http,
-        &format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        ),
-    )
-    .await?;
-    let set = get_json::<JwkSet>(http, &discovery.jwks_uri).await?;
-    Ok((discovery.jwks_uri, set))
 }
 
 /// The authorizer's answer: `effect` on the `$connect` method ARN for `principal`, with `sub` in
@@ -304,6 +259,11 @@ pub async fn handler(
             tracing::info!(%why, "token refused");
             // API Gateway answers exactly this error message with 401.
             Err("Unauthorized".into())
+        }
+        Err(Reject::Unavailable(why)) => {
+            tracing::error!(%why, "cannot check the token: the issuer's keys are unavailable");
+            // Any other error is a 500 for the client: retry, the token may be fine.
+            Err(format!("signing keys unavailable: {why}").into())
         }
     }
 }
@@ -407,6 +367,24 @@ mod tests {
         }
         let err = handler(&v, event(None)).await.unwrap_err();
         assert_eq!(err.to_string(), "Unauthorized");
+    }
+
+    #[tokio::test]
+    async fn nbf_is_checked_when_present() {
+        let v = Verifier::hs256(SECRET, LOCAL_ISSUER, DEFAULT_AUDIENCE);
+        let now = chrono::Utc::now().timestamp();
+        let early = hs(&claims(json!({"nbf": now + 120})), SECRET);
+        assert!(
+            matches!(v.verify(Some(&early)).await, Err(Reject::Unauthorized(why)) if why.contains("ImmatureSignature")),
+            "a token not valid for another 2 minutes is refused"
+        );
+        let err = handler(&v, event(Some(&early))).await.unwrap_err();
+        assert_eq!(err.to_string(), "Unauthorized");
+        for nbf in [now - 60, now + 3] {
+            // in the past, or within the 5 s leeway
+            let t = hs(&claims(json!({"nbf": nbf})), SECRET);
+            assert_eq!(v.verify(Some(&t)).await, Ok("user-1".into()), "nbf {nbf}");
+        }
     }
 
     #[tokio::test]

@@ -266,4 +266,6 @@ fn error_parts(error: Option<&crate::domain::ErrorInfo>) -> (String, String) {
 }
 
 #[cfg(test)]
+mod prop_tests;
+#[cfg(test)]
 mod tests;

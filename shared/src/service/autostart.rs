@@ -150,14 +150,21 @@ pub async fn record_failed_attempt(state: &AppState, msg: &AutoStartMessage, rec
 
 /// Hides a failed message for its backoff and returns the delay. A failure to do so is logged:
 /// the queue's visibility timeout then applies, so the message is still retried.
+/// On the auto-start queue's last receive there is nothing to wait for: the message goes to the
+/// dead-letter queue at once (so the budget is the backoffs of the first `maxReceiveCount - 1`).
 pub async fn retry_later(state: &AppState, queue: QueueName, meta: &MessageMeta) -> i32 {
     let s = &state.settings;
-    let delay = backoff_seconds(
-        meta.receive_count,
-        s.backoff_base_seconds,
-        s.backoff_cap_seconds,
-        rand::random::<f64>(),
-    );
+    let last = queue == QueueName::AutoStart && meta.receive_count >= s.autostart_max_receive_count;
+    let delay = if last {
+        0
+    } else {
+        backoff_seconds(
+            meta.receive_count,
+            s.backoff_base_seconds,
+            s.backoff_cap_seconds,
+            rand::random::<f64>(),
+        )
+    };
     if let Err(e) = state
         .queues
         .retry_later(queue, &meta.receipt_handle, delay)

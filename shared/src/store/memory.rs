@@ -11,22 +11,21 @@ use uuid::Uuid;
 
 use super::dynamo_chunks::slot;
 use super::dynamo_idempotency::{RecordStatus, StoredRecord};
-use super::streams::BatchInfo;
 use super::{
     CampaignStore, ChunkOutput, ChunkStore, Connection, IdempotencyClaim, IdempotencyRecord,
-    IdempotencyStore, Page, QueueName, Queues, ReceivedMessage, ResourceStore, StoreFuture,
-    StoredResponse, StreamReader, Subscriber, Topic, Write, WsStore,
+    IdempotencyStore, Page, QueueName, ReceivedMessage, ResourceStore, StoreFuture, StoredResponse,
+    Subscriber, Write,
 };
 use crate::domain::Campaign;
 use crate::domain::resources::OwnedResource;
 use crate::error::AppError;
 use crate::messages::{AutoStartMessage, PhaseWorkMessage};
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn ready<T: Send + 'static>(v: Result<T, AppError>) -> StoreFuture<'static, T> {
+pub(super) fn ready<T: Send + 'static>(v: Result<T, AppError>) -> StoreFuture<'static, T> {
     Box::pin(std::future::ready(v))
 }
 
@@ -346,134 +345,5 @@ impl IdempotencyStore for Memory {
             records.remove(&claim.pk);
         }
         ready(Ok(()))
-    }
-}
-
-impl WsStore for Memory {
-    fn put_connection<'a>(&'a self, c: &'a Connection) -> StoreFuture<'a, ()> {
-        lock(&self.connections).insert(c.connection_id.clone(), c.clone());
-        ready(Ok(()))
-    }
-
-    fn get_connection<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Connection>> {
-        ready(Ok(lock(&self.connections).get(id).cloned()))
-    }
-
-    fn subscribe<'a>(
-        &'a self,
-        connection: &'a str,
-        owner: &'a str,
-        topic: &'a Topic,
-        expires_at: i64,
-    ) -> StoreFuture<'a, bool> {
-        let key = topic.key();
-        lock(&self.subscriptions).insert(
-            (key.clone(), connection.to_string()),
-            Subscriber {
-                connection_id: connection.to_string(),
-                owner_id: owner.to_string(),
-                expires_at,
-            },
-        );
-        let mut connections = lock(&self.connections);
-        let known = match connections.get_mut(connection) {
-            Some(c) => {
-                if !c.topics.contains(&key) {
-                    c.topics.push(key);
-                }
-                true
-            }
-            None => false,
-        };
-        ready(Ok(known))
-    }
-
-    fn unsubscribe<'a>(&'a self, connection: &'a str, topic: &'a Topic) -> StoreFuture<'a, ()> {
-        let key = topic.key();
-        lock(&self.subscriptions).remove(&(key.clone(), connection.to_string()));
-        if let Some(c) = lock(&self.connections).get_mut(connection) {
-            c.topics.retain(|t| *t != key);
-        }
-        ready(Ok(()))
-    }
-
-    fn subscribers<'a>(&'a self, topic: &'a Topic, now: i64) -> StoreFuture<'a, Vec<Subscriber>> {
-        let key = topic.key();
-        let subs = lock(&self.subscriptions)
-            .iter()
-            .filter(|((t, _), s)| *t == key && s.expires_at > now)
-            .map(|(_, s)| s.clone())
-            .collect();
-        ready(Ok(subs))
-    }
-
-    fn forget<'a>(&'a self, connection: &'a str, extra_topics: &'a [Topic]) -> StoreFuture<'a, ()> {
-        let topics = lock(&self.connections)
-            .remove(connection)
-            .map(|c| c.topics)
-            .unwrap_or_default();
-        let mut subs = lock(&self.subscriptions);
-        for t in topics
-            .into_iter()
-            .chain(extra_topics.iter().map(Topic::key))
-        {
-            subs.remove(&(t, connection.to_string()));
-        }
-        ready(Ok(()))
-    }
-}
-
-impl Queues for Memory {
-    fn send_auto_start<'a>(&'a self, m: &'a AutoStartMessage) -> StoreFuture<'a, ()> {
-        lock(&self.sent).push_back(Sent::AutoStart(m.clone()));
-        ready(Ok(()))
-    }
-
-    fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()> {
-        lock(&self.sent).push_back(Sent::Work(m.clone()));
-        ready(Ok(()))
-    }
-
-    fn retry_later<'a>(
-        &'a self,
-        queue: QueueName,
-        receipt_handle: &'a str,
-        seconds: i32,
-    ) -> StoreFuture<'a, ()> {
-        lock(&self.retries).push((queue, receipt_handle.to_string(), seconds));
-        ready(Ok(()))
-    }
-
-    fn receive_stream_failures(&self, max: i32) -> StoreFuture<'_, Vec<ReceivedMessage>> {
-        let queue = lock(&self.stream_failures);
-        ready(Ok(queue
-            .iter()
-            .take(max.max(1) as usize)
-            .cloned()
-            .collect()))
-    }
-
-    fn delete_stream_failure<'a>(&'a self, receipt_handle: &'a str) -> StoreFuture<'a, ()> {
-        lock(&self.stream_failures).retain(|m| m.receipt_handle != receipt_handle);
-        ready(Ok(()))
-    }
-}
-
-impl StreamReader for Memory {
-    fn failed_batch<'a>(&'a self, batch: &'a BatchInfo) -> StoreFuture<'a, Vec<EventRecord>> {
-        let num = |s: &str| s.parse::<u128>().unwrap_or_default();
-        let (lo, hi) = (
-            num(&batch.start_sequence_number),
-            num(&batch.end_sequence_number),
-        );
-        let records = lock(&self.stream_records)
-            .iter()
-            .filter(|r| {
-                let seq = num(r.change.sequence_number.as_deref().unwrap_or_default());
-                (lo..=hi).contains(&seq)
-            })
-            .cloned()
-            .collect();
-        ready(Ok(records))
     }
 }

@@ -1,0 +1,609 @@
+//! The test bodies: each drives the services through a [`Backend`] and checks what was committed.
+//! [`ALL`] lists them for the runners (`testkit::tests` here, `service_bodies.rs` on moto).
+
+use chrono::{Duration, Utc};
+use futures_util::future::BoxFuture;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::Backend;
+use crate::domain::{AutoStartStatus, Campaign, DISCOVERY, Mode, PhaseStatus, Readiness, Redrive};
+use crate::error::AppError;
+use crate::messages::PhaseWorkMessage;
+use crate::phases::discovery::DiscoveryInput;
+use crate::service::config_input::CreateCampaignInput;
+use crate::service::control::{self, Action};
+use crate::service::create::{self, Created, body_hash};
+use crate::service::phase_work::{ChunkResult, process_chunk};
+use crate::service::{Caller, domains, sweeper};
+use crate::store::{IdempotencyClaim, StoredResponse};
+
+pub type Body = for<'a> fn(&'a dyn Backend) -> BoxFuture<'a, ()>;
+
+/// Every body, by name.
+pub const ALL: &[(&str, Body)] = &[
+    (
+        "full_auto_starts_by_itself_and_completes_exactly",
+        full_auto_completes_exactly,
+    ),
+    (
+        "invalid_config_fails_the_auto_start_permanently",
+        invalid_config_fails_permanently,
+    ),
+    ("concurrent_starts_start_once", concurrent_starts_start_once),
+    (
+        "a_redelivered_chunk_is_recorded_once",
+        redelivered_chunk_is_recorded_once,
+    ),
+    (
+        "idempotent_create_replays_refuses_and_survives_a_crash",
+        idempotent_create,
+    ),
+    (
+        "pause_then_resume_keeps_the_output_exact",
+        pause_then_resume,
+    ),
+    (
+        "stop_then_start_again_starts_from_scratch",
+        stop_then_start_again,
+    ),
+    (
+        "the_sweeper_redrives_a_lost_chunk",
+        sweeper_redrives_a_lost_chunk,
+    ),
+    (
+        "three_fruitless_redrives_stall_the_phase",
+        fruitless_redrives_stall,
+    ),
+    (
+        "the_sweeper_redrives_a_stale_queued_auto_start",
+        sweeper_redrives_a_stale_queued_auto_start,
+    ),
+];
+
+pub fn caller() -> Caller {
+    Caller {
+        owner: format!("testkit-{}", Uuid::new_v4()),
+        correlation_id: Uuid::new_v4().to_string(),
+    }
+}
+
+fn discovery(n: u64) -> Value {
+    json!({"patternType": "prefix", "constantString": "shop", "variableLength": 3,
+           "characterSet": "abcdefghijklmnopqrstuvwxyz0123456789", "tlds": [".com", ".net"],
+           "numDomains": n})
+}
+
+fn input(mode: Mode, config: Value) -> CreateCampaignInput {
+    CreateCampaignInput {
+        name: Some("testkit".into()),
+        mode: Some(mode),
+        config: config.as_object().cloned(),
+    }
+}
+
+fn no_render(_: &Campaign, _: &[Readiness]) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        body: String::new(),
+        headers: Vec::new(),
+    }
+}
+
+async fn create(b: &dyn Backend, who: &Caller, mode: Mode, config: Value) -> Campaign {
+    match create::create(b.state(), who, input(mode, config), None, no_render).await {
+        Ok(Created::New(c, _)) => *c,
+        other => panic!("{}: create: {other:?}", b.name()),
+    }
+}
+
+/// Every domain the campaign lists, in order.
+async fn listed(b: &dyn Backend, who: &Caller, id: Uuid) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = domains::list(b.state(), who, id, 1000, cursor, None, false)
+            .await
+            .expect("domains");
+        all.extend(
+            page.into_iter()
+                .map(|v| v.as_str().expect("a domain").to_string()),
+        );
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return all,
+        }
+    }
+}
+
+/// What discovery of `discovery(n)` must produce, from the generator directly.
+fn expected(n: u64) -> Vec<String> {
+    let config: DiscoveryInput = serde_json::from_value(discovery(n)).unwrap();
+    config.validate("d").unwrap().generator().range(0, n)
+}
+
+fn status(c: &Campaign) -> PhaseStatus {
+    c.phase(DISCOVERY).status
+}
+
+fn full_auto_completes_exactly(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let c = create(
+            b,
+            &who,
+            Mode::FullSequence,
+            json!({"discovery": discovery(2500)}),
+        )
+        .await;
+        let done = b
+            .settle(c.id, "discovery completed", &|c| {
+                status(c) == PhaseStatus::Completed
+            })
+            .await;
+        let d = done.phase(DISCOVERY);
+        assert_eq!(
+            d.auto_start.status,
+            AutoStartStatus::Started,
+            "{}",
+            b.name()
+        );
+        assert_eq!(d.trigger, Some(crate::domain::Trigger::Auto));
+        assert_eq!(
+            listed(b, &who, c.id).await,
+            expected(2500),
+            "{}: exact domains",
+            b.name()
+        );
+    })
+}
+
+fn invalid_config_fails_permanently(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let c = create(b, &who, Mode::FullSequence, json!({})).await;
+        let done = b
+            .settle(c.id, "auto-start failed", &|c| {
+                c.phase(DISCOVERY).auto_start.status == AutoStartStatus::Failed
+            })
+            .await;
+        let request = &done.phase(DISCOVERY).auto_start;
+        assert_eq!(
+            request.error.as_ref().map(|e| e.code.as_str()),
+            Some("INVALID_CONFIG")
+        );
+        assert_eq!(request.attempts, 1, "a permanent failure is not retried");
+        assert_eq!(status(&done), PhaseStatus::NotStarted);
+    })
+}
+
+fn concurrent_starts_start_once(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let c = create(
+            b,
+            &who,
+            Mode::StepByStep,
+            json!({"discovery": discovery(100)}),
+        )
+        .await;
+        let starts = (0..8).map(|_| control::start(b.state(), &who, c.id, DISCOVERY));
+        let results = futures_util::future::join_all(starts).await;
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "{}: exactly one start wins: {results:?}", b.name());
+        for r in results.iter().filter_map(|r| r.as_ref().err()) {
+            assert_eq!(r.code(), "PHASE_ALREADY_RUNNING");
+        }
+        let done = b
+            .settle(c.id, "completed", &|c| status(c) == PhaseStatus::Completed)
+            .await;
+        assert_eq!(done.phase(DISCOVERY).run, 1);
+        assert_eq!(listed(b, &who, c.id).await, expected(100));
+    })
+}
+
+fn redelivered_chunk_is_recorded_once(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let c = create(
+            b,
+            &who,
+            Mode::StepByStep,
+            json!({"discovery": discovery(1500)}),
+        )
+        .await;
+        b.lose_messages(c.id).await;
+        let started = control::start(b.state(), &who, c.id, DISCOVERY)
+            .await
+            .expect("start");
+        let chunk0 = PhaseWorkMessage {
+            campaign_id: c.id,
+            phase: DISCOVERY,
+            run: 1,
+            chunk: 0,
+            correlation_id: started.correlation_id.clone(),
+        };
+        // the same message twice at once, and once more after
+        let (a, z) = futures_util::future::join(
+            process_chunk(b.state(), &chunk0),
+            process_chunk(b.state(), &chunk0),
+        )
+        .await;
+        let recorded = [a.expect("chunk"), z.expect("chunk")]
+            .iter()
+            .filter(|r| matches!(r, ChunkResult::Recorded(_)))
+            .count();
+        assert_eq!(
+            recorded,
+            1,
+            "{}: one of two concurrent deliveries records the chunk",
+            b.name()
+        );
+        assert_eq!(
+            process_chunk(b.state(), &chunk0).await.expect("chunk"),
+            ChunkResult::NothingToDo
+        );
+        let stale_run = PhaseWorkMessage {
+            run: 0,
+            chunk: 1,
+            ..chunk0.clone()
+        };
+        assert_eq!(
+            process_chunk(b.state(), &stale_run).await.expect("chunk"),
+            ChunkResult::NothingToDo
+        );
+        let now = crate::service::write::load(b.state(), c.id, None)
+            .await
+            .unwrap();
+        assert_eq!(now.phase(DISCOVERY).progress.done, 1000);
+        b.restore_messages(c.id).await;
+        let chunk1 = PhaseWorkMessage { chunk: 1, ..chunk0 };
+        process_chunk(b.state(), &chunk1).await.expect("chunk");
+        let done = b
+            .settle(c.id, "completed", &|c| status(c) == PhaseStatus::Completed)
+            .await;
+        assert_eq!(done.phase(DISCOVERY).next_chunk, 2);
+        assert_eq!(listed(b, &who, c.id).await, expected(1500));
+    })
+}
+
+fn idempotent_create(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let body = json!({"discovery": discovery(10)});
+        let hash = body_hash(body.to_string().as_bytes());
+        let render = |c: &Campaign, _: &[Readiness]| StoredResponse {
+            status: 201,
+            body: c.id.to_string(),
+            headers: vec![],
+        };
+        let first = create::create(
+            b.state(),
+            &who,
+            input(Mode::StepByStep, body.clone()),
+            Some(("k1", &hash)),
+            render,
+        )
+        .await;
+        let Ok(Created::New(first, _)) = first else {
+            panic!("{first:?}")
+        };
+        let again = create::create(
+            b.state(),
+            &who,
+            input(Mode::StepByStep, body.clone()),
+            Some(("k1", &hash)),
+            render,
+        )
+        .await;
+        match again {
+            Ok(Created::Replayed(r)) => {
+                assert_eq!(r.body, first.id.to_string(), "the same campaign")
+            }
+            other => panic!("{}: expected a replay, got {other:?}", b.name()),
+        }
+        let other = create::create(
+            b.state(),
+            &who,
+            input(Mode::StepByStep, body.clone()),
+            Some(("k1", "other")),
+            render,
+        )
+        .await;
+        assert_eq!(
+            other.map(|_| ()).unwrap_err().code(),
+            "IDEMPOTENCY_KEY_REUSED"
+        );
+
+        // A request that claimed "k2" and died before its insert: its lock runs out, and the
+        // retry creates exactly one campaign.
+        let dead = IdempotencyClaim {
+            pk: format!("{}#k2", who.owner),
+            hash: hash.clone(),
+            token: "dead-request".into(),
+        };
+        let long_ago = (Utc::now() - Duration::seconds(120)).timestamp();
+        b.state()
+            .idempotency
+            .claim(&dead, long_ago, create::LOCK_SECONDS, create::TTL_SECONDS)
+            .await
+            .unwrap();
+        let retried = create::create(
+            b.state(),
+            &who,
+            input(Mode::StepByStep, body.clone()),
+            Some(("k2", &hash)),
+            render,
+        )
+        .await;
+        assert!(matches!(retried, Ok(Created::New(..))), "{retried:?}");
+        let (mine, _) = b
+            .state()
+            .campaigns
+            .list(&who.owner, 100, None)
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), 2, "{}: one campaign per key", b.name());
+    })
+}
+
+fn pause_then_resume(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let n = 6000;
+        let c = create(
+            b,
+            &who,
+            Mode::StepByStep,
+            json!({"discovery": discovery(n)}),
+        )
+        .await;
+        control::start(b.state(), &who, c.id, DISCOVERY)
+            .await
+            .expect("start");
+        control::control(b.state(), &who, c.id, DISCOVERY, Action::Pause)
+            .await
+            .expect("pause");
+        let paused = b
+            .settle(c.id, "paused", &|c| status(c) == PhaseStatus::Paused)
+            .await;
+        // a chunk in flight when it was paused may still land; then nothing more moves
+        let done = paused.phase(DISCOVERY).progress.done;
+        assert!(done < n, "{}: paused before the end", b.name());
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        let still = b
+            .settle(c.id, "still paused", &|c| status(c) == PhaseStatus::Paused)
+            .await;
+        assert!(
+            still.phase(DISCOVERY).progress.done <= done + 1000,
+            "at most the chunk in flight lands"
+        );
+        // a chunk message delivered while paused (a duplicate, a re-drive) starts nothing
+        let next = still.phase(DISCOVERY);
+        let late = PhaseWorkMessage {
+            campaign_id: c.id,
+            phase: DISCOVERY,
+            run: next.run,
+            chunk: next.next_chunk,
+            correlation_id: still.correlation_id.clone(),
+        };
+        assert_eq!(
+            process_chunk(b.state(), &late).await.expect("chunk"),
+            ChunkResult::NothingToDo
+        );
+        let again = control::control(b.state(), &who, c.id, DISCOVERY, Action::Pause).await;
+        assert_eq!(again.unwrap_err().code(), "PHASE_NOT_RUNNING");
+        control::control(b.state(), &who, c.id, DISCOVERY, Action::Resume)
+            .await
+            .expect("resume");
+        let resumed = control::control(b.state(), &who, c.id, DISCOVERY, Action::Resume).await;
+        assert!(
+            matches!(resumed, Err(AppError::Conflict { .. })),
+            "{resumed:?}"
+        );
+        let end = b
+            .settle(c.id, "completed", &|c| status(c) == PhaseStatus::Completed)
+            .await;
+        assert_eq!(end.phase(DISCOVERY).run, 1, "the same run went on");
+        assert_eq!(
+            listed(b, &who, c.id).await,
+            expected(n),
+            "{}: nothing lost or repeated",
+            b.name()
+        );
+    })
+}
+
+fn stop_then_start_again(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let n = 5000;
+        let c = create(
+            b,
+            &who,
+            Mode::StepByStep,
+            json!({"discovery": discovery(n)}),
+        )
+        .await;
+        control::start(b.state(), &who, c.id, DISCOVERY)
+            .await
+            .expect("start");
+        control::control(b.state(), &who, c.id, DISCOVERY, Action::Stop)
+            .await
+            .expect("stop");
+        let stopped = b
+            .settle(c.id, "stopped", &|c| status(c) == PhaseStatus::Stopped)
+            .await;
+        assert!(stopped.phase(DISCOVERY).progress.done < n);
+        let err = control::control(b.state(), &who, c.id, DISCOVERY, Action::Resume)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "PHASE_NOT_PAUSED");
+        let again = control::start(b.state(), &who, c.id, DISCOVERY)
+            .await
+            .expect("start again");
+        assert_eq!(
+            (
+                again.phase(DISCOVERY).run,
+                again.phase(DISCOVERY).progress.done
+            ),
+            (2, 0)
+        );
+        let end = b
+            .settle(c.id, "completed", &|c| status(c) == PhaseStatus::Completed)
+            .await;
+        assert_eq!(end.phase(DISCOVERY).run, 2);
+        assert_eq!(
+            listed(b, &who, c.id).await,
+            expected(n),
+            "{}: exactly one run's output",
+            b.name()
+        );
+        let err = control::start(b.state(), &who, c.id, DISCOVERY)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "PHASE_ALREADY_COMPLETED");
+    })
+}
+
+/// A moment `seconds` (and a bit) from now: what the sweeper sees once that much time passed.
+fn stale_by(_: &dyn Backend, seconds: u64) -> chrono::DateTime<Utc> {
+    Utc::now() + Duration::seconds(seconds as i64 + 1)
+}
+
+fn sweeper_redrives_a_lost_chunk(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let c = create(
+            b,
+            &who,
+            Mode::StepByStep,
+            json!({"discovery": discovery(2000)}),
+        )
+        .await;
+        b.lose_messages(c.id).await;
+        control::start(b.state(), &who, c.id, DISCOVERY)
+            .await
+            .expect("start");
+        b.settle(c.id, "running without progress", &|c| {
+            status(c) == PhaseStatus::Running
+        })
+        .await;
+        b.restore_messages(c.id).await;
+        let later = stale_by(b, b.state().settings.stale_phase_seconds);
+        let outcome = sweeper::redrive(b.state(), c.id, None, later)
+            .await
+            .expect("redrive");
+        assert!(
+            matches!(outcome, Some((_, _, Redrive::Redriven(1)))),
+            "{}: {outcome:?}",
+            b.name()
+        );
+        let done = b
+            .settle(c.id, "completed", &|c| status(c) == PhaseStatus::Completed)
+            .await;
+        assert!(
+            done.phase(DISCOVERY).recovery.is_none(),
+            "progress clears the re-drive count"
+        );
+        assert_eq!(listed(b, &who, c.id).await, expected(2000));
+    })
+}
+
+fn fruitless_redrives_stall(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let c = create(
+            b,
+            &who,
+            Mode::StepByStep,
+            json!({"discovery": discovery(10)}),
+        )
+        .await;
+        b.lose_messages(c.id).await;
+        control::start(b.state(), &who, c.id, DISCOVERY)
+            .await
+            .expect("start");
+        let stale = b.state().settings.stale_phase_seconds;
+        for n in 1..=3u32 {
+            let later = stale_by(b, stale * u64::from(n) + u64::from(n));
+            let outcome = sweeper::redrive(b.state(), c.id, None, later)
+                .await
+                .expect("redrive");
+            assert!(
+                matches!(outcome, Some((_, _, Redrive::Redriven(k))) if k == n),
+                "{outcome:?}"
+            );
+        }
+        let later = stale_by(b, stale * 5);
+        let outcome = sweeper::redrive(b.state(), c.id, None, later)
+            .await
+            .expect("redrive");
+        assert!(
+            matches!(outcome, Some((_, _, Redrive::Stalled))),
+            "{}: {outcome:?}",
+            b.name()
+        );
+        let failed = b
+            .settle(c.id, "failed", &|c| status(c) == PhaseStatus::Failed)
+            .await;
+        assert_eq!(
+            failed
+                .phase(DISCOVERY)
+                .error
+                .as_ref()
+                .map(|e| e.code.as_str()),
+            Some("STALLED")
+        );
+        b.restore_messages(c.id).await;
+        control::start(b.state(), &who, c.id, DISCOVERY)
+            .await
+            .expect("a stalled phase starts again");
+        b.settle(c.id, "completed", &|c| status(c) == PhaseStatus::Completed)
+            .await;
+    })
+}
+
+fn sweeper_redrives_a_stale_queued_auto_start(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let mut config = Map::new();
+        config.insert("discovery".into(), discovery(30));
+        let c = create(b, &who, Mode::StepByStep, Value::Object(config)).await;
+        // the API's send and the outbox's are both lost
+        b.lose_messages(c.id).await;
+        crate::service::campaigns::change_mode(b.state(), &who, c.id, Mode::FullSequence, None)
+            .await
+            .expect("mode");
+        let queued = b
+            .settle(c.id, "still queued", &|c| {
+                c.phase(DISCOVERY).auto_start.status == AutoStartStatus::Queued
+            })
+            .await;
+        assert_eq!(status(&queued), PhaseStatus::NotStarted);
+        b.restore_messages(c.id).await;
+        let later = stale_by(b, b.state().settings.stale_queued_seconds);
+        let outcome = sweeper::redrive(b.state(), c.id, None, later)
+            .await
+            .expect("redrive");
+        assert!(
+            matches!(
+                outcome,
+                Some((
+                    _,
+                    crate::domain::RecoveryReason::StaleQueued,
+                    Redrive::Redriven(1)
+                ))
+            ),
+            "{}: {outcome:?}",
+            b.name()
+        );
+        let done = b
+            .settle(c.id, "completed", &|c| status(c) == PhaseStatus::Completed)
+            .await;
+        assert_eq!(
+            done.phase(DISCOVERY).auto_start.status,
+            AutoStartStatus::Started
+        );
+    })
+}
