@@ -7,6 +7,7 @@
 //! Compiled for this crate's tests and, with the `testkit` feature, for the integration tests.
 
 pub mod bodies;
+pub mod control;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
