@@ -98,7 +98,9 @@ cmd_test_e2e() {
   curl -fsS -m 5 "$CAMPAIGN_API_URL/health" >/dev/null 2>&1 \
     || die "the API does not answer at $CAMPAIGN_API_URL/health (start the stack: scripts/stack.sh start)"
   (cd "$WEB" && run test-e2e npx playwright test -c e2e/playwright.config.ts --reporter=line)
-  echo "web: e2e tests passed ($(grep -Eo '[0-9]+ passed' "$LOG_DIR/test-e2e.log" | tail -1)); screenshots in web/test-results/screenshots"
+  local skipped
+  skipped="$(grep -Eo '[0-9]+ skipped' "$LOG_DIR/test-e2e.log" | tail -1 || true)"
+  echo "web: e2e tests passed ($(grep -Eo '[0-9]+ passed' "$LOG_DIR/test-e2e.log" | tail -1)${skipped:+, $skipped: a feature the backend does not have yet}); screenshots in web/test-results/screenshots"
 }
 
 case "${1:-}" in

@@ -58,6 +58,10 @@ test('Full Auto through keywords: personas, keywords, three phases by themselves
   const shots = new Shots(page, info);
   const user = uniqueUser('keywords');
   const api = await Api.forUser(request, user);
+  // Until the backend has the keywords phase (issue 16) there is nothing to test: skip, visibly.
+  const probe = await api.createCampaign('Keywords probe', {});
+  const phases = (await api.campaign(probe.id)).phases.map((p: { phase: string }) => p.phase);
+  test.skip(!phases.includes('keywords'), `the backend has no keywords phase yet (phases: ${phases.join(', ')}; issue 16)`);
   await signIn(page, api, user);
 
   // Personas, as a user makes them.
