@@ -102,6 +102,14 @@ pub enum AppError {
         message: String,
         details: Vec<FieldProblem>,
     },
+    /// A per-user limit (API.md "Limits"): `quota` names it (`activeCampaigns`, `domainsPerDay`,
+    /// `wsConnections`, `subscriptions`); `retry_after` is set where the quota resets.
+    #[error("quota {quota} exceeded: {problem}")]
+    QuotaExceeded {
+        quota: &'static str,
+        problem: String,
+        retry_after: Option<u64>,
+    },
     #[error("a dependency is throttling requests: {0}")]
     Throttled(String),
     #[error("a dependency is unavailable: {0}")]
@@ -147,7 +155,7 @@ impl AppError {
             Self::VersionMismatch { .. } => 412,
             Self::PayloadTooLarge { .. } => 413,
             Self::Invalid { .. } => 422,
-            Self::Throttled(_) => 429,
+            Self::QuotaExceeded { .. } | Self::Throttled(_) => 429,
             Self::Unavailable(_) => 503,
             Self::Internal(_) => 500,
         }
@@ -163,6 +171,7 @@ impl AppError {
             Self::VersionMismatch { .. } => "VERSION_MISMATCH",
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::Invalid { code, .. } => code.as_str(),
+            Self::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
             Self::Throttled(_) => "THROTTLED",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
@@ -173,6 +182,9 @@ impl AppError {
     pub fn details(&self) -> Vec<FieldProblem> {
         match self {
             Self::Invalid { details, .. } => details.clone(),
+            Self::QuotaExceeded { quota, problem, .. } => {
+                vec![FieldProblem::new(format!("quota.{quota}"), problem.clone())]
+            }
             Self::BadRequest {
                 field: Some(f),
                 message,

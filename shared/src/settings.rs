@@ -36,6 +36,44 @@ pub struct Settings {
     pub stale_queued_seconds: u64,
     /// Every SDK operation (all its attempts) ends within this, below the function timeout.
     pub sdk_operation_timeout: Duration,
+    /// The per-user quota counters (API.md "Limits").
+    pub quotas_table: String,
+    pub quotas: Quotas,
+}
+
+/// Per-user limits (API.md "Limits"), each overridable by its environment variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// `QUOTA_ACTIVE_CAMPAIGNS`: campaigns with a phase running/paused or an auto-start queued.
+    pub active_campaigns: u64,
+    /// `QUOTA_DOMAINS_PER_DAY`: domains discovery may generate per UTC day (counted at start).
+    pub domains_per_day: u64,
+    /// `QUOTA_WS_CONNECTIONS`: WebSocket connections open at once.
+    pub ws_connections: u64,
+    /// `QUOTA_SUBSCRIPTIONS`: subscriptions per connection.
+    pub subscriptions: u64,
+}
+
+impl Quotas {
+    pub fn from_env() -> Self {
+        Self {
+            active_campaigns: num("QUOTA_ACTIVE_CAMPAIGNS", 20),
+            domains_per_day: num("QUOTA_DOMAINS_PER_DAY", 2_000_000),
+            ws_connections: num("QUOTA_WS_CONNECTIONS", 10),
+            subscriptions: num("QUOTA_SUBSCRIPTIONS", 100),
+        }
+    }
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            active_campaigns: 20,
+            domains_per_day: 2_000_000,
+            ws_connections: 10,
+            subscriptions: 100,
+        }
+    }
 }
 
 fn var(name: &str, default: &str) -> String {
@@ -99,6 +137,8 @@ impl Settings {
             stale_phase_seconds: num("STALE_PHASE_SECONDS", 420u64),
             stale_queued_seconds: num("STALE_QUEUED_SECONDS", 900u64),
             sdk_operation_timeout: Duration::from_millis(num("SDK_OPERATION_TIMEOUT_MS", 4000u64)),
+            quotas_table: var("QUOTAS_TABLE", "campaign-autostart-quotas"),
+            quotas: Quotas::from_env(),
         }
     }
 
@@ -124,6 +164,8 @@ impl Settings {
             stale_phase_seconds: 10,
             stale_queued_seconds: 20,
             sdk_operation_timeout: Duration::from_secs(4),
+            quotas_table: "quotas".into(),
+            quotas: Quotas::default(),
         }
     }
 }

@@ -46,6 +46,7 @@ impl AppState {
                 aws: aws.clone(),
                 table: s.campaigns_table.clone(),
                 idempotency_table: s.idempotency_table.clone(),
+                quotas_table: s.quotas_table.clone(),
             }),
             personas: Arc::new(DynamoResources::new(aws.clone(), s.personas_table.clone())),
             proxies: Arc::new(DynamoResources::new(aws.clone(), s.proxies_table.clone())),

@@ -58,6 +58,15 @@ pub fn error_response(err: &AppError, correlation: &str) -> Response<Body> {
             .headers_mut()
             .insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
+    if let AppError::QuotaExceeded {
+        retry_after: Some(seconds),
+        ..
+    } = err
+    {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from(*seconds));
+    }
     response
 }
 

@@ -149,6 +149,24 @@ impl Campaign {
             .map(|p| p.phase)
     }
 
+    /// Whether the campaign counts against its owner's active-campaign quota: a phase running or
+    /// paused, or an auto-start queued.
+    pub fn holds_slot(&self) -> bool {
+        self.active_phase().is_some() || self.queued_auto_start().is_some()
+    }
+
+    /// A Full Auto create over the active-campaign quota is still created, with its auto-start
+    /// failed (not queued): only before the first write (version 1, no other change).
+    pub fn refuse_auto_start(&mut self, error: super::phase::ErrorInfo) {
+        debug_assert_eq!(self.version, 1, "only a campaign that was never written");
+        if let Some((phase, _)) = self.queued_auto_start() {
+            let request = &mut self.phase_mut(phase).auto_start;
+            request.status = AutoStartStatus::Failed;
+            request.error = Some(error);
+        }
+        self.refresh_sweep();
+    }
+
     /// The latest auto-start request (the top-level `autoStart` of the API) and its phase.
     pub fn latest_auto_start(&self) -> Option<(PhaseName, &AutoStart)> {
         self.phases

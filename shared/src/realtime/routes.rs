@@ -9,7 +9,7 @@ use super::push::{Push, PushError};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::dynamo_ws::CONNECTION_TTL_SECONDS;
-use crate::store::{Connection, Topic};
+use crate::store::{Connection, Subscribed, Topic};
 
 /// `$connect`: records the connection of `owner` (the authorizer's `sub`).
 pub async fn connect(
@@ -28,7 +28,18 @@ pub async fn connect(
         expires_at: connected_at.timestamp() + CONNECTION_TTL_SECONDS,
         topics: Vec::new(),
     };
-    state.ws.put_connection(&connection).await?;
+    let limit = state.settings.quotas.ws_connections;
+    if !state
+        .ws
+        .connect(&connection, limit, Utc::now().timestamp())
+        .await?
+    {
+        return Err(AppError::QuotaExceeded {
+            quota: "wsConnections",
+            problem: format!("{limit} of {limit} connections open"),
+            retry_after: None,
+        });
+    }
     tracing::info!(connectionId = %connection_id, ownerId = %owner, "connected");
     Ok(())
 }
@@ -156,11 +167,22 @@ async fn handle(
             let expires_at = sender.connected_at.timestamp() + CONNECTION_TTL_SECONDS;
             // Subscribe first, then read: every change committed after the status read is
             // published to this subscription, so the client misses nothing in between.
-            if !repo
-                .subscribe(sender.connection_id, &owner, &topic, expires_at)
+            let limit = state.settings.quotas.subscriptions;
+            match repo
+                .subscribe(sender.connection_id, &owner, &topic, expires_at, limit)
                 .await?
             {
-                tracing::warn!(connectionId = %sender.connection_id, "subscribe on a connection without a connection item");
+                Subscribed::Yes => {}
+                Subscribed::NoConnection => {
+                    tracing::warn!(connectionId = %sender.connection_id, "subscribe on a connection without a connection item");
+                }
+                Subscribed::AtLimit => {
+                    return Err(AppError::QuotaExceeded {
+                        quota: "subscriptions",
+                        problem: format!("{limit} of {limit} subscriptions on this connection"),
+                        retry_after: None,
+                    });
+                }
             }
             match target {
                 Target::All => Ok(json!({"type": "subscribed", "campaignId": "*"})),

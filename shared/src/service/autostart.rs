@@ -5,7 +5,7 @@
 //! sweeper are harmless and at most one of them starts the phase (one conditional write).
 
 use super::readiness::pre_start;
-use super::write::{commit, load, mutate, with_retries};
+use super::write::{Read, commit, load, mutate, with_retries};
 use crate::domain::{AutoStartStatus, Campaign, ErrorInfo, Mode, PhaseStatus, Trigger, now_millis};
 use crate::error::{AppError, RetryClass};
 use crate::lambda::MessageMeta;
@@ -17,7 +17,7 @@ use crate::telemetry;
 
 /// What happened to one auto-start message. Every variant ends the message; only an `Err` of
 /// [`process`] is retried.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum AutoStartOutcome {
     Started {
         latency_ms: i64,
@@ -31,6 +31,8 @@ pub enum AutoStartOutcome {
     },
     /// The campaign is gone, or this request was already handled (a duplicate or stale message).
     NothingToDo,
+    /// Starting it would exceed a quota (the daily domains): ended as `failed` with the 429's code.
+    OverQuota(AppError),
 }
 
 /// The decision that needs no I/O.
@@ -66,7 +68,7 @@ pub async fn process(
 ) -> Result<AutoStartOutcome, AppError> {
     let result = with_retries(|| async move {
         let mut c = load(state, msg.campaign_id, None).await?;
-        let read = c.version;
+        let read = Read::of(&c);
         let now = now_millis();
         let (phase, at) = (msg.phase, msg.requested_at);
         let outcome = match decide(&c, msg) {
@@ -119,10 +121,16 @@ pub async fn process(
                 Err(e) => return Err(e),
             },
         };
-        Ok(commit(state, &c, read).await?.then_some(outcome))
+        match commit(state, &read, &c).await {
+            Ok(committed) => Ok(committed.then_some(outcome)),
+            // over the daily domain quota: a permanent failure of this request, recorded below
+            Err(e @ AppError::QuotaExceeded { .. }) => Ok(Some(AutoStartOutcome::OverQuota(e))),
+            Err(e) => Err(e),
+        }
     })
     .await;
     let outcome = match result {
+        Ok(AutoStartOutcome::OverQuota(e)) => fail_over_quota(state, msg, receive_count, e).await?,
         Ok(outcome) => outcome,
         Err(AppError::NotFound(_)) => AutoStartOutcome::NothingToDo,
         Err(e) => return Err(e),
@@ -133,6 +141,35 @@ pub async fn process(
         _ => {}
     }
     Ok(outcome)
+}
+
+/// Ends the request `failed` with `QUOTA_EXCEEDED` and its details (the user starts it by hand
+/// once the quota allows).
+async fn fail_over_quota(
+    state: &AppState,
+    msg: &AutoStartMessage,
+    receive_count: u32,
+    e: AppError,
+) -> Result<AutoStartOutcome, AppError> {
+    let info = ErrorInfo::from(&e);
+    let result = mutate(state, msg.campaign_id, None, |c| {
+        Ok(c.end_auto_start(
+            msg.phase,
+            msg.requested_at,
+            AutoStartStatus::Failed,
+            Some(info.clone()),
+            receive_count,
+            now_millis(),
+        ))
+    })
+    .await;
+    match result {
+        Ok((_, true)) => Ok(AutoStartOutcome::Failed {
+            code: e.code().to_string(),
+        }),
+        Ok((_, false)) | Err(AppError::NotFound(_)) => Ok(AutoStartOutcome::NothingToDo),
+        Err(e) => Err(e),
+    }
 }
 
 /// Records the attempt of a message that failed transiently (best effort: the failing dependency

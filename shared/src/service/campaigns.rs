@@ -7,7 +7,10 @@ use uuid::Uuid;
 use super::config_input::validate_config;
 use super::create::send_queued_auto_start;
 use super::readiness::readiness;
-use super::write::{Caller, MAX_WRITE_ATTEMPTS, check_if_match, load, mutate, too_many_conflicts};
+use super::write::{
+    Caller, MAX_WRITE_ATTEMPTS, Read, check_if_match, load, mutate, too_many_conflicts,
+    usage_between,
+};
 use crate::domain::{Campaign, Mode, ModeChange, Readiness, now_millis};
 use crate::error::{AppError, ConflictCode};
 use crate::state::AppState;
@@ -96,7 +99,10 @@ pub async fn delete(state: &AppState, caller: &Caller, id: Uuid) -> Result<(), A
                 ),
             ));
         }
-        if state.campaigns.delete(&campaign).await? == Write::Done {
+        // a queued auto-start holds a slot: the delete releases it
+        let mut usage = usage_between(&state.settings, Some(&Read::of(&campaign)), &campaign);
+        usage.active = -i8::from(campaign.holds_slot());
+        if state.campaigns.delete(&campaign, &usage).await? == Write::Done {
             state.chunks.delete_all(id).await?;
             tracing::info!(campaignId = %id, "campaign deleted");
             return Ok(());

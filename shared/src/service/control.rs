@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::readiness::pre_start;
-use super::write::{Caller, commit, load, mutate, with_retries};
+use super::write::{Caller, Read, commit, load, mutate, with_retries};
 use crate::domain::{Campaign, PhaseName, Trigger, now_millis};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -22,11 +22,11 @@ pub async fn start(
 ) -> Result<Campaign, AppError> {
     let campaign = with_retries(|| async move {
         let mut c = load(state, id, Some(&caller.owner)).await?;
-        let read = c.version;
+        let read = Read::of(&c);
         c.check_can_start(phase)?;
         let plan = pre_start(state, &c, phase).await?;
         c.start_phase(phase, Trigger::Manual, plan, 0, now_millis())?;
-        Ok(commit(state, &c, read).await?.then_some(c))
+        Ok(commit(state, &read, &c).await?.then_some(c))
     })
     .await?;
     tracing::info!(campaignId = %id, %phase, run = campaign.phase(phase).run, "phase started manually");

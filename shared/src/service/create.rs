@@ -12,13 +12,13 @@ use uuid::Uuid;
 
 use super::config_input::{CreateCampaignInput, validate_config};
 use super::readiness::readiness;
-use super::write::Caller;
+use super::write::{Caller, usage_between};
 use crate::domain::resources::validate_name;
-use crate::domain::{Campaign, CampaignConfig, Mode, Readiness, now_millis};
+use crate::domain::{Campaign, CampaignConfig, ErrorInfo, Mode, Readiness, now_millis};
 use crate::error::{AppError, ConflictCode, FieldProblem, InvalidCode};
 use crate::messages::AutoStartMessage;
 use crate::state::AppState;
-use crate::store::{IdempotencyClaim, IdempotencyRecord, StoredResponse, Write};
+use crate::store::{IdempotencyClaim, IdempotencyRecord, StoredResponse, Usage, Write};
 
 /// How long a claimed key stays `IN_PROGRESS` if its request dies (the API times out at 10 s).
 pub const LOCK_SECONDS: i64 = 30;
@@ -77,8 +77,8 @@ pub async fn create(
     render: impl Fn(&Campaign, &[Readiness]) -> StoredResponse,
 ) -> Result<Created, AppError> {
     let Some((key, hash)) = key else {
-        let (campaign, ready) = build(state, caller, input).await?;
-        insert(state, &campaign).await?;
+        let (mut campaign, ready) = build(state, caller, input).await?;
+        insert(state, &mut campaign).await?;
         return Ok(created(state, campaign, ready).await);
     };
     let claim = IdempotencyClaim {
@@ -95,7 +95,7 @@ pub async fn create(
             == Write::Done
         {
             let built = build(state, caller, input).await;
-            let (campaign, ready) = match built {
+            let (mut campaign, ready) = match built {
                 Ok(b) => b,
                 Err(e) => {
                     if let Err(release) = state.idempotency.release(&claim).await {
@@ -104,8 +104,7 @@ pub async fn create(
                     return Err(e);
                 }
             };
-            let response = render(&campaign, &ready);
-            return match insert_claimed(state, &campaign, &claim, &response).await? {
+            return match insert_claimed(state, &mut campaign, &claim, &ready, &render).await? {
                 Some(replay) => Ok(Created::Replayed(replay)),
                 None => Ok(created(state, campaign, ready).await),
             };
@@ -148,18 +147,26 @@ fn replay_or_refuse(record: IdempotencyRecord, hash: &str) -> Result<Created, Ap
 /// key is completed after all (replay it), an error when another request took the key over.
 async fn insert_claimed(
     state: &AppState,
-    campaign: &Campaign,
+    campaign: &mut Campaign,
     claim: &IdempotencyClaim,
-    response: &StoredResponse,
+    ready: &[Readiness],
+    render: &impl Fn(&Campaign, &[Readiness]) -> StoredResponse,
 ) -> Result<Option<StoredResponse>, AppError> {
+    let mut usage = within_quota(campaign, None, &state.settings);
     for _ in 0..3 {
-        if state
+        let response = render(campaign, ready);
+        match state
             .campaigns
-            .insert_with_idempotency(campaign, claim, response)
-            .await?
-            == Write::Done
+            .insert_with_idempotency(campaign, claim, &response, &usage)
+            .await
         {
-            return Ok(None);
+            Ok(Write::Done) => return Ok(None),
+            Err(e @ AppError::QuotaExceeded { .. }) => {
+                usage = within_quota(campaign, Some(&e), &state.settings);
+                continue;
+            }
+            Ok(Write::Conflict) => {}
+            Err(e) => return Err(e),
         }
         match state.idempotency.get(&claim.pk).await? {
             Some(IdempotencyRecord::Completed { response, .. }) => return Ok(Some(response)),
@@ -177,9 +184,33 @@ async fn insert_claimed(
     ))
 }
 
-/// Inserts; an insert the SDK retried after it was applied meets its own item: that is success.
-async fn insert(state: &AppState, campaign: &Campaign) -> Result<(), AppError> {
-    if state.campaigns.insert(campaign).await? == Write::Done {
+/// A Full Auto create over the active-campaign quota is still created: its auto-start is
+/// refused (`failed` with `QUOTA_EXCEEDED`), as any auto-start failure. Returns the usage the
+/// insert counts.
+fn within_quota(
+    campaign: &mut Campaign,
+    refused: Option<&AppError>,
+    settings: &crate::settings::Settings,
+) -> Usage {
+    if let Some(e) = refused {
+        campaign.refuse_auto_start(ErrorInfo::from(e));
+        crate::telemetry::auto_start_failure(e.code());
+    }
+    usage_between(settings, None, campaign)
+}
+
+/// Inserts with its quota usage (refusing the auto-start when over the quota); an insert the SDK
+/// retried after it was applied meets its own item: that is success.
+async fn insert(state: &AppState, campaign: &mut Campaign) -> Result<(), AppError> {
+    let usage = within_quota(campaign, None, &state.settings);
+    let written = match state.campaigns.insert(campaign, &usage).await {
+        Err(e @ AppError::QuotaExceeded { .. }) => {
+            let usage = within_quota(campaign, Some(&e), &state.settings);
+            state.campaigns.insert(campaign, &usage).await?
+        }
+        other => other?,
+    };
+    if written == Write::Done {
         return Ok(());
     }
     match state.campaigns.get(campaign.id).await? {

@@ -9,10 +9,11 @@ use std::future::Future;
 
 use uuid::Uuid;
 
-use crate::domain::Campaign;
+use crate::domain::{Campaign, DISCOVERY};
 use crate::error::AppError;
+use crate::settings::Settings;
 use crate::state::AppState;
-use crate::store::Write;
+use crate::store::{Usage, Write};
 
 /// Who is calling, and the correlation id of the request.
 #[derive(Debug, Clone)]
@@ -57,21 +58,64 @@ pub async fn load(state: &AppState, id: Uuid, owner: Option<&str>) -> Result<Cam
     }
 }
 
-/// Writes `campaign` if it changed since `read_version`. `false` = someone else wrote first.
-pub async fn commit(
-    state: &AppState,
-    campaign: &Campaign,
-    read_version: u64,
-) -> Result<bool, AppError> {
-    if campaign.version == read_version {
+/// What a write needs to know of the campaign as it was read: its version, and what its quota
+/// accounting compares (whether it held an active slot, discovery's run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Read {
+    pub version: u64,
+    pub held_slot: bool,
+    pub discovery_run: u32,
+}
+
+impl Read {
+    pub fn of(c: &Campaign) -> Self {
+        Self {
+            version: c.version,
+            held_slot: c.holds_slot(),
+            discovery_run: c.phase(DISCOVERY).run,
+        }
+    }
+}
+
+/// Today's UTC date, the key of the daily domain counter.
+pub fn utc_day() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+/// The owner's counters a change from `read` to `c` moves: a slot taken when the campaign starts
+/// holding one (a phase active or an auto-start queued), released when it stops; a discovery run
+/// that starts counts its domains for today.
+pub fn usage_between(settings: &Settings, read: Option<&Read>, c: &Campaign) -> Usage {
+    let held = read.is_some_and(|r| r.held_slot);
+    let run = read.map_or(0, |r| r.discovery_run);
+    let discovery = c.phase(DISCOVERY);
+    Usage {
+        owner: c.owner_id.clone(),
+        active: i8::from(c.holds_slot()) - i8::from(held),
+        active_limit: settings.quotas.active_campaigns,
+        domains: if discovery.run > run {
+            discovery.progress.total
+        } else {
+            0
+        },
+        domains_limit: settings.quotas.domains_per_day,
+        day: utc_day(),
+    }
+}
+
+/// Writes `campaign` if it changed since it was `read`, with the quota counters the change
+/// moves. `false` = someone else wrote first; `QuotaExceeded` = the change is over a quota.
+pub async fn commit(state: &AppState, read: &Read, campaign: &Campaign) -> Result<bool, AppError> {
+    if campaign.version == read.version {
         return Ok(true);
     }
     debug_assert_eq!(
         campaign.version,
-        read_version + 1,
+        read.version + 1,
         "one write bumps the version once"
     );
-    Ok(state.campaigns.save(campaign, read_version).await? == Write::Done)
+    let usage = usage_between(&state.settings, Some(read), campaign);
+    Ok(state.campaigns.save(campaign, read.version, &usage).await? == Write::Done)
 }
 
 /// Read–modify–write: reads the campaign, lets `f` change it, and writes it conditionally on the
@@ -84,9 +128,9 @@ pub async fn mutate<T>(
 ) -> Result<(Campaign, T), AppError> {
     for n in 0..MAX_WRITE_ATTEMPTS {
         let mut campaign = load(state, id, owner).await?;
-        let read = campaign.version;
+        let read = Read::of(&campaign);
         let out = f(&mut campaign)?;
-        if commit(state, &campaign, read).await? {
+        if commit(state, &read, &campaign).await? {
             return Ok((campaign, out));
         }
         conflict_pause(n).await;

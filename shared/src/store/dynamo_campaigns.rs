@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue as Av, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue as Av, Delete, Put, TransactWriteItem, Update};
 use uuid::Uuid;
 
 use super::aws::Aws;
 use super::cursor::{self, Item};
-use super::{CampaignStore, IdempotencyClaim, Page, StoreFuture, StoredResponse, Write};
+use super::dynamo_quota::{read_usage, transact};
+use super::{CampaignStore, IdempotencyClaim, Page, StoreFuture, StoredResponse, Usage, Write};
 use crate::domain::Campaign;
 use crate::error::{AppError, classify_sdk_error};
 
@@ -60,9 +61,30 @@ pub struct DynamoCampaigns {
     pub aws: Arc<Aws>,
     pub table: String,
     pub idempotency_table: String,
+    pub quotas_table: String,
 }
 
 impl DynamoCampaigns {
+    fn put_op(
+        &self,
+        campaign: &Campaign,
+        condition: Option<u64>,
+    ) -> Result<TransactWriteItem, AppError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(campaign)?));
+        let put = match condition {
+            None => put.condition_expression("attribute_not_exists(id)"),
+            Some(v) => put
+                .condition_expression("#v = :expected")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":expected", Av::N(v.to_string())),
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(AppError::internal)?)
+            .build())
+    }
+
     fn read(&self, item: Item) -> Result<Campaign, AppError> {
         let key = match item.get("id") {
             Some(Av::S(id)) => id.clone(),
@@ -89,8 +111,12 @@ impl CampaignStore for DynamoCampaigns {
         })
     }
 
-    fn insert<'a>(&'a self, campaign: &'a Campaign) -> StoreFuture<'a, Write> {
+    fn insert<'a>(&'a self, campaign: &'a Campaign, usage: &'a Usage) -> StoreFuture<'a, Write> {
         Box::pin(async move {
+            if !usage.is_empty() {
+                let ops = vec![self.put_op(campaign, None)?];
+                return transact(&self.aws, &self.quotas_table, ops, usage).await;
+            }
             let res = self
                 .aws
                 .ddb()
@@ -104,8 +130,17 @@ impl CampaignStore for DynamoCampaigns {
         })
     }
 
-    fn save<'a>(&'a self, campaign: &'a Campaign, expected_version: u64) -> StoreFuture<'a, Write> {
+    fn save<'a>(
+        &'a self,
+        campaign: &'a Campaign,
+        expected_version: u64,
+        usage: &'a Usage,
+    ) -> StoreFuture<'a, Write> {
         Box::pin(async move {
+            if !usage.is_empty() {
+                let ops = vec![self.put_op(campaign, Some(expected_version))?];
+                return transact(&self.aws, &self.quotas_table, ops, usage).await;
+            }
             let res = self
                 .aws
                 .ddb()
@@ -121,17 +156,31 @@ impl CampaignStore for DynamoCampaigns {
         })
     }
 
-    fn delete<'a>(&'a self, campaign: &'a Campaign) -> StoreFuture<'a, Write> {
+    fn delete<'a>(&'a self, campaign: &'a Campaign, usage: &'a Usage) -> StoreFuture<'a, Write> {
         Box::pin(async move {
+            let key = s(campaign.id.to_string());
+            let version = Av::N(campaign.version.to_string());
+            if !usage.is_empty() {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .key("id", key)
+                    .condition_expression("#v = :expected")
+                    .expression_attribute_names("#v", "version")
+                    .expression_attribute_values(":expected", version)
+                    .build()
+                    .map_err(AppError::internal)?;
+                let ops = vec![TransactWriteItem::builder().delete(delete).build()];
+                return transact(&self.aws, &self.quotas_table, ops, usage).await;
+            }
             let res = self
                 .aws
                 .ddb()
                 .delete_item()
                 .table_name(&self.table)
-                .key("id", s(campaign.id.to_string()))
+                .key("id", key)
                 .condition_expression("#v = :expected")
                 .expression_attribute_names("#v", "version")
-                .expression_attribute_values(":expected", Av::N(campaign.version.to_string()))
+                .expression_attribute_values(":expected", version)
                 .send()
                 .await;
             conditional(res)
@@ -212,14 +261,9 @@ impl CampaignStore for DynamoCampaigns {
         campaign: &'a Campaign,
         claim: &'a IdempotencyClaim,
         response: &'a StoredResponse,
+        usage: &'a Usage,
     ) -> StoreFuture<'a, Write> {
         Box::pin(async move {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(campaign)?))
-                .condition_expression("attribute_not_exists(id)")
-                .build()
-                .map_err(AppError::internal)?;
             let headers = serde_json::to_string(&response.headers).map_err(AppError::internal)?;
             let complete = Update::builder()
                 .table_name(&self.idempotency_table)
@@ -238,15 +282,15 @@ impl CampaignStore for DynamoCampaigns {
                 .expression_attribute_values(":id", s(campaign.id.to_string()))
                 .build()
                 .map_err(AppError::internal)?;
-            let res = self
-                .aws
-                .ddb()
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().put(put).build())
-                .transact_items(TransactWriteItem::builder().update(complete).build())
-                .send()
-                .await;
-            conditional(res)
+            let ops = vec![
+                self.put_op(campaign, None)?,
+                TransactWriteItem::builder().update(complete).build(),
+            ];
+            transact(&self.aws, &self.quotas_table, ops, usage).await
         })
+    }
+
+    fn usage<'a>(&'a self, owner: &'a str, day: &'a str) -> StoreFuture<'a, (u64, u64)> {
+        Box::pin(read_usage(&self.aws, &self.quotas_table, owner, day))
     }
 }

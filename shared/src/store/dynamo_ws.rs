@@ -7,17 +7,22 @@
 //!   a campaign with two `Query`s, never a `Scan`.
 //! - Both expire by TTL (`expiresAt`, epoch seconds) with the connection: API Gateway closes a
 //!   connection after 2 hours at the latest.
+//! - Owner item `{connectionId: "owner#<sub>", conns}` (a string set of the owner's connection
+//!   ids) caps connections per user: a connect adds to it conditionally on its size, in one
+//!   transaction with the connection item; ids of connections that ended without a
+//!   `$disconnect` are pruned when the cap is reached. A subscribe is conditional on the size of
+//!   the connection's `topics`.
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::AttributeValue as Av;
+use aws_sdk_dynamodb::types::{AttributeValue as Av, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::aws::Aws;
-use super::dynamo_campaigns::{read_item, to_item};
-use super::{StoreFuture, WsStore};
+use super::dynamo_campaigns::{conditional, read_item, to_item};
+use super::{StoreFuture, Subscribed, Write, WsStore};
 use crate::error::{AppError, classify_sdk_error};
 
 /// API Gateway's maximum connection duration.
@@ -81,7 +86,82 @@ fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata, R>(
         .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
 
+fn owner_key(owner: &str) -> String {
+    format!("owner#{owner}")
+}
+
 impl DynamoWs {
+    /// Puts the connection and adds it to its owner's set, unless the set is full.
+    async fn try_connect(&self, c: &Connection, limit: u64) -> Result<bool, AppError> {
+        let put = Put::builder()
+            .table_name(&self.connections)
+            .set_item(Some(to_item(c)?))
+            .build()
+            .map_err(AppError::internal)?;
+        let add = Update::builder()
+            .table_name(&self.connections)
+            .key("connectionId", s(owner_key(&c.owner_id)))
+            .update_expression("ADD conns :id")
+            .condition_expression("attribute_not_exists(conns) OR size(conns) < :max")
+            .expression_attribute_values(":id", Av::Ss(vec![c.connection_id.clone()]))
+            .expression_attribute_values(":max", Av::N(limit.to_string()))
+            .build()
+            .map_err(AppError::internal)?;
+        let res = self
+            .aws
+            .ddb()
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(add).build())
+            .send()
+            .await;
+        Ok(conditional(res)? == Write::Done)
+    }
+
+    /// Removes from the owner's set the connections that ended without a `$disconnect` (their
+    /// item is gone or expired); returns how many.
+    async fn prune(&self, owner: &str, now: i64) -> Result<usize, AppError> {
+        let out = self
+            .aws
+            .ddb()
+            .get_item()
+            .table_name(&self.connections)
+            .key("connectionId", s(owner_key(owner)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify_sdk_error)?;
+        let ids = match out.item.as_ref().and_then(|i| i.get("conns")) {
+            Some(Av::Ss(ids)) => ids.clone(),
+            _ => return Ok(0),
+        };
+        let mut dead = Vec::new();
+        for id in ids {
+            match self.get_connection(&id).await? {
+                Some(c) if c.expires_at > now => {}
+                _ => dead.push(id),
+            }
+        }
+        if !dead.is_empty() {
+            self.remove_from_owner(owner, dead.clone()).await?;
+        }
+        Ok(dead.len())
+    }
+
+    async fn remove_from_owner(&self, owner: &str, ids: Vec<String>) -> Result<(), AppError> {
+        self.aws
+            .ddb()
+            .update_item()
+            .table_name(&self.connections)
+            .key("connectionId", s(owner_key(owner)))
+            .update_expression("DELETE conns :ids")
+            .expression_attribute_values(":ids", Av::Ss(ids))
+            .send()
+            .await
+            .map_err(classify_sdk_error)?;
+        Ok(())
+    }
+
     async fn delete_subscription(&self, topic: &str, connection_id: &str) -> Result<(), AppError> {
         self.aws
             .ddb()
@@ -97,21 +177,17 @@ impl DynamoWs {
 }
 
 impl WsStore for DynamoWs {
-    fn put_connection<'a>(&'a self, c: &'a Connection) -> StoreFuture<'a, ()> {
+    fn connect<'a>(&'a self, c: &'a Connection, limit: u64, now: i64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
-            let mut item = to_item(c)?;
-            if !c.topics.is_empty() {
-                item.insert("topics".into(), Av::Ss(c.topics.clone()));
+            for attempt in 0..2 {
+                if self.try_connect(c, limit).await? {
+                    return Ok(true);
+                }
+                if attempt == 0 && self.prune(&c.owner_id, now).await? == 0 {
+                    return Ok(false);
+                }
             }
-            self.aws
-                .ddb()
-                .put_item()
-                .table_name(&self.connections)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(classify_sdk_error)?;
-            Ok(())
+            Ok(false)
         })
     }
 
@@ -139,23 +215,10 @@ impl WsStore for DynamoWs {
         owner: &'a str,
         topic: &'a Topic,
         expires_at: i64,
-    ) -> StoreFuture<'a, bool> {
+        limit: u64,
+    ) -> StoreFuture<'a, Subscribed> {
         Box::pin(async move {
             let key = topic.key();
-            let sub = Subscriber {
-                connection_id: connection.to_string(),
-                owner_id: owner.to_string(),
-                expires_at,
-            };
-            let mut item = to_item(&sub)?;
-            item.insert("topic".into(), s(&key));
-            let put = self
-                .aws
-                .ddb()
-                .put_item()
-                .table_name(&self.subscriptions)
-                .set_item(Some(item))
-                .send();
             let update = self
                 .aws
                 .ddb()
@@ -163,16 +226,40 @@ impl WsStore for DynamoWs {
                 .table_name(&self.connections)
                 .key("connectionId", s(connection))
                 .update_expression("ADD topics :t")
-                .condition_expression("attribute_exists(connectionId)")
+                .condition_expression(
+                    "attribute_exists(connectionId) AND (attribute_not_exists(topics) OR size(topics) < :max OR contains(topics, :one))",
+                )
                 .expression_attribute_values(":t", Av::Ss(vec![key.clone()]))
-                .send();
-            let (put, update) = futures_util::future::join(put, update).await;
-            put.map_err(classify_sdk_error)?;
-            match update {
-                Ok(_) => Ok(true),
-                Err(e) if is_condition_failure(&e) => Ok(false),
-                Err(e) => Err(classify_sdk_error(e)),
-            }
+                .expression_attribute_values(":one", s(&key))
+                .expression_attribute_values(":max", Av::N(limit.to_string()))
+                .send()
+                .await;
+            let outcome = match update {
+                Ok(_) => Subscribed::Yes,
+                Err(e) if is_condition_failure(&e) => {
+                    match self.get_connection(connection).await? {
+                        Some(_) => return Ok(Subscribed::AtLimit),
+                        None => Subscribed::NoConnection,
+                    }
+                }
+                Err(e) => return Err(classify_sdk_error(e)),
+            };
+            let sub = Subscriber {
+                connection_id: connection.to_string(),
+                owner_id: owner.to_string(),
+                expires_at,
+            };
+            let mut item = to_item(&sub)?;
+            item.insert("topic".into(), s(&key));
+            self.aws
+                .ddb()
+                .put_item()
+                .table_name(&self.subscriptions)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(classify_sdk_error)?;
+            Ok(outcome)
         })
     }
 
@@ -234,11 +321,12 @@ impl WsStore for DynamoWs {
 
     fn forget<'a>(&'a self, connection: &'a str, extra_topics: &'a [Topic]) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let mut topics: Vec<String> = self
-                .get_connection(connection)
-                .await?
-                .map(|c| c.topics)
-                .unwrap_or_default();
+            let known = self.get_connection(connection).await?;
+            if let Some(c) = &known {
+                self.remove_from_owner(&c.owner_id, vec![connection.to_string()])
+                    .await?;
+            }
+            let mut topics: Vec<String> = known.map(|c| c.topics).unwrap_or_default();
             for t in extra_topics {
                 let key = t.key();
                 if !topics.contains(&key) {

@@ -11,10 +11,11 @@ use uuid::Uuid;
 
 use super::dynamo_chunks::slot;
 use super::dynamo_idempotency::{RecordStatus, StoredRecord};
+use super::dynamo_quota::{Quota, quota_error};
 use super::{
     CampaignStore, ChunkOutput, ChunkStore, Connection, IdempotencyClaim, IdempotencyRecord,
     IdempotencyStore, Page, QueueName, ReceivedMessage, ResourceStore, StoreFuture, StoredResponse,
-    Subscriber, Write,
+    Subscriber, Usage, Write,
 };
 use crate::domain::Campaign;
 use crate::domain::resources::OwnedResource;
@@ -57,6 +58,8 @@ pub struct Memory {
     pub retries: Mutex<Vec<(QueueName, String, i32)>>,
     pub stream_failures: Mutex<VecDeque<ReceivedMessage>>,
     pub stream_records: Mutex<Vec<EventRecord>>,
+    /// Quota counters by key (`active#<owner>`, `domains#<owner>#<day>`), as in `dynamo_quota`.
+    pub quotas: Mutex<HashMap<String, i64>>,
 }
 
 impl Memory {
@@ -66,6 +69,28 @@ impl Memory {
 
     fn commit(&self, old: Option<Campaign>, new: Option<Campaign>) {
         lock(&self.changes).push_back((old, new));
+    }
+
+    /// Checks `usage` against the counters and applies it, or refuses it with the quota's 429
+    /// (changing nothing). Called while the campaign's own condition holds.
+    fn count(&self, usage: &Usage) -> Result<(), AppError> {
+        if usage.is_empty() {
+            return Ok(());
+        }
+        let mut counters = lock(&self.quotas);
+        let active_key = format!("active#{}", usage.owner);
+        let domains_key = format!("domains#{}#{}", usage.owner, usage.day);
+        let slots = counters.get(&active_key).copied().unwrap_or(0);
+        let domains = counters.get(&domains_key).copied().unwrap_or(0);
+        if usage.active > 0 && slots >= usage.active_limit as i64 {
+            return Err(quota_error(usage, Quota::Active, slots.max(0) as u64));
+        }
+        if usage.domains > 0 && domains + usage.domains as i64 > usage.domains_limit as i64 {
+            return Err(quota_error(usage, Quota::Domains, domains.max(0) as u64));
+        }
+        *counters.entry(active_key).or_default() += i64::from(usage.active);
+        *counters.entry(domains_key).or_default() += usage.domains as i64;
+        Ok(())
     }
 
     /// The changes committed since the last call, oldest first.
@@ -84,33 +109,47 @@ impl CampaignStore for Memory {
         ready(Ok(lock(&self.campaigns).get(&id).cloned()))
     }
 
-    fn insert<'a>(&'a self, campaign: &'a Campaign) -> StoreFuture<'a, Write> {
+    fn insert<'a>(&'a self, campaign: &'a Campaign, usage: &'a Usage) -> StoreFuture<'a, Write> {
         let mut all = lock(&self.campaigns);
         let ok = !all.contains_key(&campaign.id);
         if ok {
+            if let Err(e) = self.count(usage) {
+                return ready(Err(e));
+            }
             all.insert(campaign.id, campaign.clone());
             self.commit(None, Some(campaign.clone()));
         }
         ready(Ok(done(ok)))
     }
 
-    fn save<'a>(&'a self, campaign: &'a Campaign, expected_version: u64) -> StoreFuture<'a, Write> {
+    fn save<'a>(
+        &'a self,
+        campaign: &'a Campaign,
+        expected_version: u64,
+        usage: &'a Usage,
+    ) -> StoreFuture<'a, Write> {
         let mut all = lock(&self.campaigns);
         let old = all.get(&campaign.id).cloned();
         let ok = old.as_ref().is_some_and(|c| c.version == expected_version);
         if ok {
+            if let Err(e) = self.count(usage) {
+                return ready(Err(e));
+            }
             all.insert(campaign.id, campaign.clone());
             self.commit(old, Some(campaign.clone()));
         }
         ready(Ok(done(ok)))
     }
 
-    fn delete<'a>(&'a self, campaign: &'a Campaign) -> StoreFuture<'a, Write> {
+    fn delete<'a>(&'a self, campaign: &'a Campaign, usage: &'a Usage) -> StoreFuture<'a, Write> {
         let mut all = lock(&self.campaigns);
         let ok = all
             .get(&campaign.id)
             .is_some_and(|c| c.version == campaign.version);
         if ok {
+            if let Err(e) = self.count(usage) {
+                return ready(Err(e));
+            }
             let old = all.remove(&campaign.id);
             self.commit(old, None);
         }
@@ -165,6 +204,7 @@ impl CampaignStore for Memory {
         campaign: &'a Campaign,
         claim: &'a IdempotencyClaim,
         response: &'a StoredResponse,
+        usage: &'a Usage,
     ) -> StoreFuture<'a, Write> {
         let mut all = lock(&self.campaigns);
         let mut records = lock(&self.idempotency);
@@ -174,6 +214,9 @@ impl CampaignStore for Memory {
         let (Some(record), false) = (record, all.contains_key(&campaign.id)) else {
             return ready(Ok(Write::Conflict));
         };
+        if let Err(e) = self.count(usage) {
+            return ready(Err(e));
+        }
         record.status = RecordStatus::Completed;
         record.response_status = Some(response.status);
         record.body = Some(response.body.clone());
@@ -182,6 +225,15 @@ impl CampaignStore for Memory {
         all.insert(campaign.id, campaign.clone());
         self.commit(None, Some(campaign.clone()));
         ready(Ok(Write::Done))
+    }
+
+    fn usage<'a>(&'a self, owner: &'a str, day: &'a str) -> StoreFuture<'a, (u64, u64)> {
+        let counters = lock(&self.quotas);
+        let get = |k: String| counters.get(&k).copied().unwrap_or(0).max(0) as u64;
+        ready(Ok((
+            get(format!("active#{owner}")),
+            get(format!("domains#{owner}#{day}")),
+        )))
     }
 }
 

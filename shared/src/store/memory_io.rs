@@ -5,15 +5,23 @@ use aws_lambda_events::dynamodb::EventRecord;
 use super::memory::{Memory, Sent, lock, ready};
 use super::streams::BatchInfo;
 use super::{
-    Connection, QueueName, Queues, ReceivedMessage, StoreFuture, StreamReader, Subscriber, Topic,
-    WsStore,
+    Connection, QueueName, Queues, ReceivedMessage, StoreFuture, StreamReader, Subscribed,
+    Subscriber, Topic, WsStore,
 };
 use crate::messages::{AutoStartMessage, PhaseWorkMessage};
 
 impl WsStore for Memory {
-    fn put_connection<'a>(&'a self, c: &'a Connection) -> StoreFuture<'a, ()> {
-        lock(&self.connections).insert(c.connection_id.clone(), c.clone());
-        ready(Ok(()))
+    fn connect<'a>(&'a self, c: &'a Connection, limit: u64, now: i64) -> StoreFuture<'a, bool> {
+        let mut connections = lock(&self.connections);
+        let live = connections
+            .values()
+            .filter(|o| o.owner_id == c.owner_id && o.expires_at > now)
+            .count() as u64;
+        if live >= limit {
+            return ready(Ok(false));
+        }
+        connections.insert(c.connection_id.clone(), c.clone());
+        ready(Ok(true))
     }
 
     fn get_connection<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Connection>> {
@@ -26,27 +34,30 @@ impl WsStore for Memory {
         owner: &'a str,
         topic: &'a Topic,
         expires_at: i64,
-    ) -> StoreFuture<'a, bool> {
+        limit: u64,
+    ) -> StoreFuture<'a, Subscribed> {
         let key = topic.key();
-        lock(&self.subscriptions).insert(
-            (key.clone(), connection.to_string()),
-            Subscriber {
-                connection_id: connection.to_string(),
-                owner_id: owner.to_string(),
-                expires_at,
-            },
-        );
         let mut connections = lock(&self.connections);
-        let known = match connections.get_mut(connection) {
+        let outcome = match connections.get_mut(connection) {
+            Some(c) if c.topics.contains(&key) => Subscribed::Yes,
+            Some(c) if c.topics.len() as u64 >= limit => Subscribed::AtLimit,
             Some(c) => {
-                if !c.topics.contains(&key) {
-                    c.topics.push(key);
-                }
-                true
+                c.topics.push(key.clone());
+                Subscribed::Yes
             }
-            None => false,
+            None => Subscribed::NoConnection,
         };
-        ready(Ok(known))
+        if outcome != Subscribed::AtLimit {
+            lock(&self.subscriptions).insert(
+                (key, connection.to_string()),
+                Subscriber {
+                    connection_id: connection.to_string(),
+                    owner_id: owner.to_string(),
+                    expires_at,
+                },
+            );
+        }
+        ready(Ok(outcome))
     }
 
     fn unsubscribe<'a>(&'a self, connection: &'a str, topic: &'a Topic) -> StoreFuture<'a, ()> {

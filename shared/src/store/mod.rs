@@ -19,6 +19,7 @@ pub mod cursor;
 pub mod dynamo_campaigns;
 pub mod dynamo_chunks;
 pub mod dynamo_idempotency;
+pub mod dynamo_quota;
 pub mod dynamo_resources;
 pub mod dynamo_ws;
 pub mod memory;
@@ -41,15 +42,43 @@ pub enum Write {
 /// A page of items and the cursor of the next page.
 pub type Page<T> = (Vec<T>, Option<String>);
 
-/// Campaign items: full-item writes conditional on the version read.
+/// The owner's quota counters a campaign write changes, committed in the same transaction
+/// (API.md "Limits"): nothing, or a slot taken/released, or a day's domains counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub owner: String,
+    /// +1: the campaign starts holding an active slot (refused at `active_limit`); -1: it stops.
+    pub active: i8,
+    pub active_limit: u64,
+    /// Domains discovery is about to generate, counted on UTC day `day` (refused beyond
+    /// `domains_limit`).
+    pub domains: u64,
+    pub domains_limit: u64,
+    pub day: String,
+}
+
+impl Usage {
+    pub fn is_empty(&self) -> bool {
+        self.active == 0 && self.domains == 0
+    }
+}
+
+/// Campaign items: full-item writes conditional on the version read. A write with a non-empty
+/// [`Usage`] changes the owner's counters in the same transaction, or fails with
+/// `AppError::QuotaExceeded` and changes nothing.
 pub trait CampaignStore: Send + Sync {
     fn get(&self, id: Uuid) -> StoreFuture<'_, Option<Campaign>>;
     /// Inserts a new campaign (`attribute_not_exists(id)`).
-    fn insert<'a>(&'a self, campaign: &'a Campaign) -> StoreFuture<'a, Write>;
+    fn insert<'a>(&'a self, campaign: &'a Campaign, usage: &'a Usage) -> StoreFuture<'a, Write>;
     /// Writes `campaign` if the stored version is still `expected_version`.
-    fn save<'a>(&'a self, campaign: &'a Campaign, expected_version: u64) -> StoreFuture<'a, Write>;
+    fn save<'a>(
+        &'a self,
+        campaign: &'a Campaign,
+        expected_version: u64,
+        usage: &'a Usage,
+    ) -> StoreFuture<'a, Write>;
     /// Deletes the campaign if it is still at `campaign.version`.
-    fn delete<'a>(&'a self, campaign: &'a Campaign) -> StoreFuture<'a, Write>;
+    fn delete<'a>(&'a self, campaign: &'a Campaign, usage: &'a Usage) -> StoreFuture<'a, Write>;
     /// One page of the owner's campaigns, newest first.
     fn list<'a>(
         &'a self,
@@ -67,7 +96,10 @@ pub trait CampaignStore: Send + Sync {
         campaign: &'a Campaign,
         claim: &'a IdempotencyClaim,
         response: &'a StoredResponse,
+        usage: &'a Usage,
     ) -> StoreFuture<'a, Write>;
+    /// The owner's counters now: active slots held, and domains counted on UTC day `day`.
+    fn usage<'a>(&'a self, owner: &'a str, day: &'a str) -> StoreFuture<'a, (u64, u64)>;
 }
 
 /// Personas or proxies (one table each, keyed `(ownerId, id)`): another owner's item is simply
@@ -151,18 +183,30 @@ pub trait IdempotencyStore: Send + Sync {
     fn release<'a>(&'a self, claim: &'a IdempotencyClaim) -> StoreFuture<'a, ()>;
 }
 
-/// WebSocket connections and subscriptions.
+/// What a `subscribe` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscribed {
+    Yes,
+    /// The connection item does not exist (any more); the subscription is left to its TTL.
+    NoConnection,
+    /// The connection already has `limit` subscriptions (a repeat of one it has is fine).
+    AtLimit,
+}
+
+/// WebSocket connections and subscriptions, with the per-user caps of API.md "Limits".
 pub trait WsStore: Send + Sync {
-    fn put_connection<'a>(&'a self, c: &'a Connection) -> StoreFuture<'a, ()>;
+    /// Records a connection unless its owner already has `limit` live ones (`Ok(false)`);
+    /// connections that ended without a `$disconnect` (gone or expired) do not count.
+    fn connect<'a>(&'a self, c: &'a Connection, limit: u64, now: i64) -> StoreFuture<'a, bool>;
     fn get_connection<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Connection>>;
-    /// `false` when the connection item does not exist (any more).
     fn subscribe<'a>(
         &'a self,
         connection: &'a str,
         owner: &'a str,
         topic: &'a Topic,
         expires_at: i64,
-    ) -> StoreFuture<'a, bool>;
+        limit: u64,
+    ) -> StoreFuture<'a, Subscribed>;
     fn unsubscribe<'a>(&'a self, connection: &'a str, topic: &'a Topic) -> StoreFuture<'a, ()>;
     /// Live subscribers of a topic (`now` in epoch seconds filters expired ones).
     fn subscribers<'a>(&'a self, topic: &'a Topic, now: i64) -> StoreFuture<'a, Vec<Subscriber>>;

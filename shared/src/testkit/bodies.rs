@@ -36,6 +36,10 @@ pub const ALL: &[(&str, Body)] = &[
         redelivered_chunk_is_recorded_once,
     ),
     (
+        "quota_slots_follow_the_campaigns",
+        quota_slots_follow_the_campaigns,
+    ),
+    (
         "idempotent_create_replays_refuses_and_survives_a_crash",
         idempotent_create,
     ),
@@ -344,5 +348,94 @@ fn idempotent_create(b: &dyn Backend) -> BoxFuture<'_, ()> {
             .await
             .unwrap();
         assert_eq!(mine.len(), 2, "{}: one campaign per key", b.name());
+    })
+}
+
+/// The active-slot counter moves with the campaigns (taken by a queued auto-start or a start,
+/// kept through auto-advance and pause, released by the end, a stop, a failure, a delete) and
+/// the day's domains count each discovery start.
+fn quota_slots_follow_the_campaigns(b: &dyn Backend) -> BoxFuture<'_, ()> {
+    Box::pin(async move {
+        let who = caller();
+        let day = crate::service::write::utc_day();
+        let usage = || b.state().campaigns.usage(&who.owner, &day);
+        let full = create(
+            b,
+            &who,
+            Mode::FullSequence,
+            json!({"discovery": discovery(50)}),
+        )
+        .await;
+        assert_eq!(
+            usage().await.unwrap().0,
+            1,
+            "{}: a queued auto-start holds a slot",
+            b.name()
+        );
+        // discovery completes; validation's auto-start fails (no dns persona): slot released
+        b.settle(full.id, "validation refused", &|c| {
+            c.phase(crate::domain::VALIDATION).auto_start.status == AutoStartStatus::Failed
+        })
+        .await;
+        assert_eq!(usage().await.unwrap(), (0, 50), "{}", b.name());
+        let manual = create(
+            b,
+            &who,
+            Mode::StepByStep,
+            json!({"discovery": discovery(3000)}),
+        )
+        .await;
+        control::start(b.state(), &who, manual.id, DISCOVERY)
+            .await
+            .expect("start");
+        control::control(
+            b.state(),
+            &who,
+            manual.id,
+            DISCOVERY,
+            control::Action::Pause,
+        )
+        .await
+        .expect("pause");
+        assert_eq!(usage().await.unwrap(), (1, 3050));
+        control::control(b.state(), &who, manual.id, DISCOVERY, control::Action::Stop)
+            .await
+            .expect("stop");
+        b.settle(manual.id, "stopped", &|c| status(c) == PhaseStatus::Stopped)
+            .await;
+        assert_eq!(
+            usage().await.unwrap().0,
+            0,
+            "{}: a stop releases the slot",
+            b.name()
+        );
+        let queued = create(
+            b,
+            &who,
+            Mode::StepByStep,
+            json!({"discovery": discovery(10)}),
+        )
+        .await;
+        b.lose_messages(queued.id).await;
+        crate::service::campaigns::change_mode(
+            b.state(),
+            &who,
+            queued.id,
+            Mode::FullSequence,
+            None,
+        )
+        .await
+        .expect("mode");
+        assert_eq!(usage().await.unwrap().0, 1);
+        crate::service::campaigns::delete(b.state(), &who, queued.id)
+            .await
+            .expect("delete");
+        assert_eq!(
+            usage().await.unwrap().0,
+            0,
+            "{}: a delete releases a queued slot",
+            b.name()
+        );
+        b.restore_messages(queued.id).await;
     })
 }
