@@ -9,6 +9,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Api, CAMPAIGN_URL, Shots, fillWizard, phaseRow, signIn, uniqueUser } from './support';
 import { html, startDns, startHttp, type TestDns, type TestHttp } from './servers';
 
+/** What follows a click (its answer, its toast) on a loaded stack. */
+const ANSWER = { timeout: 60_000 };
+
 let dns: TestDns;
 let web: TestHttp;
 
@@ -69,7 +72,7 @@ test('Full Auto through keywords: personas, keywords, three phases by themselves
   await page.getByLabel('Persona name').fill('local-dns');
   await page.getByLabel('Configuration (JSON)').fill(JSON.stringify({ resolvers: [`127.0.0.1:${dns.port}`], timeoutMs: 1000 }));
   await page.getByRole('button', { name: 'Create persona' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Persona “local-dns” created' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Persona “local-dns” created' })).toBeVisible(ANSWER);
 
   await page.getByLabel('Persona name').fill('local-web');
   await page.getByLabel('Kind').selectOption('http');
@@ -84,7 +87,7 @@ test('Full Auto through keywords: personas, keywords, three phases by themselves
   await page.getByLabel('Concurrency').fill('4');
   await shots.take('http-persona-form');
   await page.getByRole('button', { name: 'Create persona' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Persona “local-web” created' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Persona “local-web” created' })).toBeVisible(ANSWER);
   const personas = await api.json('GET', '/personas');
   const webPersona = personas.body.items.find((p: { name: string }) => p.name === 'local-web');
   expect(webPersona.config).toMatchObject({ userAgent: UA, headers: { 'X-E2E': 'yes' }, scheme: 'http', port: web.port, timeoutMs: 1000, concurrency: 4 });
@@ -102,7 +105,7 @@ test('Full Auto through keywords: personas, keywords, three phases by themselves
   });
   await expect(page.getByRole('status', { name: 'Full Auto readiness' })).toHaveCount(0);
   await page.getByRole('button', { name: 'Create campaign' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Campaign Created & Started' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Campaign Created & Started' })).toBeVisible(ANSWER);
   await expect(page).toHaveURL(CAMPAIGN_URL);
   const id = CAMPAIGN_URL.exec(page.url())![1];
 

@@ -33,6 +33,8 @@ function firstDifference(a: string[], b: string[]): string {
 }
 
 const toast = (page: Page, text: string) => page.getByRole('status').filter({ hasText: text });
+/** What follows a click on a phase control (its answer, its toast) on a loaded stack. */
+const ANSWER = { timeout: 60_000 };
 
 test('Pause and resume: nothing runs while paused, and the resumed phase ends with exactly the domains of an uninterrupted run', async ({ page, request }, info) => {
   test.setTimeout(600_000);
@@ -53,12 +55,12 @@ test('Pause and resume: nothing runs while paused, and the resumed phase ends wi
   const bar = row.getByRole('progressbar', { name: 'discovery progress' });
   await row.getByRole('button', { name: 'Start discovery' }).click();
   expect((await refApi.phase(reference.id, 'discovery', 'start')).status).toBe(202);
-  await expect(toast(page, 'Discovery started')).toBeVisible();
+  await expect(toast(page, 'Discovery started')).toBeVisible(ANSWER);
   await expect(row.getByText('Running', { exact: true })).toBeVisible();
   await shots.take('running');
 
   await row.getByRole('button', { name: 'Pause discovery' }).click();
-  await expect(toast(page, 'Discovery paused')).toBeVisible();
+  await expect(toast(page, 'Discovery paused')).toBeVisible(ANSWER);
   await expect(row.getByText('Paused', { exact: true })).toBeVisible();
   await expect(row.getByRole('button', { name: 'Resume discovery' })).toBeEnabled();
   await expect(row.getByRole('button', { name: 'Stop discovery' })).toBeEnabled();
@@ -75,7 +77,7 @@ test('Pause and resume: nothing runs while paused, and the resumed phase ends wi
   await shots.take('paused');
 
   await row.getByRole('button', { name: 'Resume discovery' }).click();
-  await expect(toast(page, 'Discovery resumed')).toBeVisible();
+  await expect(toast(page, 'Discovery resumed')).toBeVisible(ANSWER);
   await expect(row.getByText('Completed', { exact: true })).toBeVisible({ timeout: 300_000 });
   await expect(bar).toHaveAttribute('aria-valuenow', String(N));
   await expect(row.getByRole('button')).toHaveCount(0);
@@ -102,7 +104,7 @@ test('Pause, stop and start again; a tab that missed the events gets a clear 409
   const row = phaseRow(page, 'discovery');
   const bar = row.getByRole('progressbar', { name: 'discovery progress' });
   await row.getByRole('button', { name: 'Start discovery' }).click();
-  await expect(toast(page, 'Discovery started')).toBeVisible();
+  await expect(toast(page, 'Discovery started')).toBeVisible(ANSWER);
   await expect(bar).not.toHaveAttribute('aria-valuenow', '0', { timeout: 60_000 });
   await row.getByRole('button', { name: 'Pause discovery' }).click();
   await expect(row.getByText('Paused', { exact: true })).toBeVisible();
@@ -137,7 +139,7 @@ test('Pause, stop and start again; a tab that missed the events gets a clear 409
   await expect(staleRow.getByRole('button', { name: 'Resume discovery' })).toBeEnabled();
 
   await row.getByRole('button', { name: 'Stop discovery' }).click();
-  await expect(toast(page, 'Discovery stopped')).toBeVisible();
+  await expect(toast(page, 'Discovery stopped')).toBeVisible(ANSWER);
   await expect(row.getByText('Stopped', { exact: true })).toBeVisible();
   await expect(row.getByRole('button', { name: 'Start discovery again' })).toBeEnabled();
   await expect(phaseRow(page, 'validation').getByRole('button')).toHaveCount(0); // no auto-advance, no start
@@ -151,14 +153,14 @@ test('Pause, stop and start again; a tab that missed the events gets a clear 409
   // The stale tab still shows Paused; its Resume is refused, explained, and the page catches up.
   await expect(staleRow.getByText('Paused', { exact: true })).toBeVisible();
   await staleRow.getByRole('button', { name: 'Resume discovery' }).click();
-  await expect(stale.getByRole('alert').filter({ hasText: 'Could not resume discovery: it is not paused any more' })).toBeVisible();
+  await expect(stale.getByRole('alert').filter({ hasText: 'Could not resume discovery: it is not paused any more' })).toBeVisible(ANSWER);
   await expect(staleRow.getByText('Stopped', { exact: true })).toBeVisible();
   await expect(staleRow.getByRole('button', { name: 'Start discovery again' })).toBeVisible();
   await stale.screenshot({ path: info.outputPath('stale-tab.png') });
   await stale.close();
 
   await row.getByRole('button', { name: 'Start discovery again' }).click();
-  await expect(toast(page, 'Discovery started again')).toBeVisible();
+  await expect(toast(page, 'Discovery started again')).toBeVisible(ANSWER);
   await expect(row.getByText('Completed', { exact: true })).toBeVisible({ timeout: 300_000 });
   await expect(bar).toHaveAttribute('aria-valuenow', String(N));
   await shots.take('completed-after-restart');
@@ -182,7 +184,7 @@ test('Readiness: the mode step warns that Full Auto will stop before validation,
   await expect(warning).toBeVisible();
   await shots.take('mode-step-warning');
   await page.getByRole('button', { name: 'Create campaign' }).click();
-  await expect(toast(page, 'Campaign Created & Started')).toBeVisible();
+  await expect(toast(page, 'Campaign Created & Started')).toBeVisible(ANSWER);
 
   const readiness = page.getByRole('region', { name: 'Readiness' });
   const validation = readiness.getByRole('listitem', { name: 'validation readiness' });
@@ -198,7 +200,7 @@ test('Readiness: the mode step warns that Full Auto will stop before validation,
   await vRow.getByRole('button', { name: 'Start validation' }).click();
   // Beside the button (the toast says it too).
   const why = page.getByRole('region', { name: 'Phases' }).getByRole('alert').filter({ hasText: 'Could not start validation: INVALID_CONFIG' });
-  await expect(why).toBeVisible();
+  await expect(why).toBeVisible(ANSWER);
   await expect(why.getByText('config.personaIds')).toBeVisible();
   await expect(vRow.getByRole('button', { name: 'Start validation' })).toHaveAttribute('aria-describedby', 'phase-validation-error');
   await shots.take('start-refused-with-details');
@@ -209,12 +211,12 @@ test('Readiness: the mode step warns that Full Auto will stop before validation,
   await resources.getByRole('button', { name: 'Change personas & proxies' }).click();
   await resources.getByRole('checkbox', { name: /dns-later/ }).check();
   await resources.getByRole('button', { name: 'Save personas & proxies' }).click();
-  await expect(toast(page, 'Personas and proxies saved')).toBeVisible();
+  await expect(toast(page, 'Personas and proxies saved')).toBeVisible(ANSWER);
   await expect(resources.getByText('dns-later (DNS)')).toBeVisible();
   await expect(validation).toContainText('ready to start');
   await shots.take('persona-added');
   await vRow.getByRole('button', { name: 'Start validation' }).click();
-  await expect(toast(page, 'Validation started')).toBeVisible();
+  await expect(toast(page, 'Validation started')).toBeVisible(ANSWER);
   await expect(vRow.getByText(/^(Running|Completed)$/)).toBeVisible();
   await expect(page.getByRole('region', { name: 'Phases' }).getByRole('alert')).toHaveCount(0);
   await expect(vRow.getByText('Completed', { exact: true })).toBeVisible({ timeout: 120_000 });
@@ -245,7 +247,7 @@ test('Quota: a start over the daily domain quota says which quota and when to re
   const row = phaseRow(page, 'discovery');
   await row.getByRole('button', { name: 'Start discovery' }).click();
   const message = page.getByRole('region', { name: 'Phases' }).getByRole('alert').filter({ hasText: 'Could not start discovery. Quota reached — ' });
-  await expect(message).toBeVisible();
+  await expect(message).toBeVisible(ANSWER);
   await expect(message).toContainText(/Try again in \d+ (s|min|h)/);
   await expect(row.getByRole('button', { name: 'Start discovery' })).toHaveAttribute('aria-describedby', 'phase-discovery-error');
   await expect(row.getByText('Not started', { exact: true })).toBeVisible();

@@ -51,6 +51,9 @@ export default defineConfig({
       WEB_QUIET: '1',
       CAMPAIGN_API_URL: process.env.CAMPAIGN_API_URL ?? 'http://127.0.0.1:3000',
       CAMPAIGN_WS_URL: process.env.CAMPAIGN_WS_URL ?? 'ws://127.0.0.1:3001',
+      // The wizard waits this long for the server's auto-start event before its own fallback
+      // (5 s in the app): the tests assert the server started it, also on a loaded machine.
+      WEB_AUTOSTART_WAIT_MS: process.env.WEB_AUTOSTART_WAIT_MS ?? '30000',
     },
   },
 });

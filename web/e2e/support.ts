@@ -43,6 +43,21 @@ export class Api {
     return { status: res.status(), headers: res.headers(), body: text ? JSON.parse(text) : null };
   }
 
+  /**
+   * For setup and checks only: a request that is safe to repeat (a GET, or a POST with an
+   * Idempotency-Key) is tried again while a loaded local stack answers 503 UNAVAILABLE or 429
+   * THROTTLED (never QUOTA_EXCEEDED), honouring Retry-After.
+   */
+  async retried(method: 'GET' | 'POST', path: string, data?: unknown, headers?: Record<string, string>) {
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.json(method, path, data, headers);
+      const transient = r.status === 503 || (r.status === 429 && r.body?.error?.code === 'THROTTLED');
+      if (!transient || attempt >= 5) return r;
+      const after = Number(r.headers['retry-after']);
+      await new Promise((done) => setTimeout(done, Number.isFinite(after) && after > 0 ? after * 1000 : 1000 * (attempt + 1)));
+    }
+  }
+
   async createPersona(name: string, kind: 'dns' | 'http' = 'dns', enabled = true, config?: Record<string, unknown>) {
     config ??= kind === 'dns' ? { resolvers: ['127.0.0.1:53'] } : { userAgent: 'e2e-test' };
     const r = await this.json('POST', '/personas', { name, kind, enabled, config });
@@ -63,19 +78,20 @@ export class Api {
   }
 
   async campaign(id: string) {
-    const r = await this.json('GET', `/campaigns/${id}`);
+    const r = await this.retried('GET', `/campaigns/${id}`);
     expect(r.status).toBe(200);
     return r.body;
   }
 
   async status(id: string) {
-    const r = await this.json('GET', `/campaigns/${id}/status`);
+    const r = await this.retried('GET', `/campaigns/${id}/status`);
     expect(r.status).toBe(200);
     return r.body;
   }
 
   async createCampaign(name: string, config: Record<string, unknown>, mode: 'step_by_step' | 'full_sequence' = 'step_by_step') {
-    const r = await this.json('POST', '/campaigns', { name, mode, config: { personaIds: [], proxyIds: [], ...config } });
+    const key = `${Date.now().toString(16)}-${Math.random().toString(16).slice(2)}`;
+    const r = await this.retried('POST', '/campaigns', { name, mode, config: { personaIds: [], proxyIds: [], ...config } }, { 'Idempotency-Key': key });
     expect(r.status, `POST /campaigns ${JSON.stringify(r.body)}`).toBe(201);
     return r.body as { id: string; name: string };
   }
@@ -97,7 +113,7 @@ export class Api {
     let cursor: string | null = null;
     for (let i = 0; i < 2000; i++) {
       const q: string = `/campaigns/${id}/domains?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-      const r = await this.json('GET', q);
+      const r = await this.retried('GET', q);
       expect(r.status, `GET ${q}`).toBe(200);
       out.push(...(r.body.items as string[]));
       cursor = r.body.nextCursor;

@@ -53,7 +53,7 @@ test('Full Auto: subscribes before it creates, and discovery starts automaticall
   const mark = traffic.length;
   await page.getByRole('button', { name: 'Create campaign' }).click();
 
-  await expect(page.getByRole('status').filter({ hasText: TOAST.started })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: TOAST.started })).toBeVisible({ timeout: 45_000 });
   await expect(page).toHaveURL(CAMPAIGN_URL);
   const id = CAMPAIGN_URL.exec(page.url())![1];
   await expect(page.getByText('Started automatically')).toBeVisible();
@@ -151,7 +151,7 @@ test('Full Auto with a disabled proxy: auto-start fails gracefully, then a manua
   await expect(page.getByRole('status', { name: 'Full Auto readiness' })).toContainText(`Full Auto will stop before discovery: the proxy ${address} is disabled.`);
   await page.getByRole('button', { name: 'Create campaign' }).click();
 
-  await expect(page.getByRole('alert').filter({ hasText: TOAST.autoStartFailed })).toBeVisible();
+  await expect(page.getByRole('alert').filter({ hasText: TOAST.autoStartFailed })).toBeVisible({ timeout: 45_000 });
   await expect(page).toHaveURL(CAMPAIGN_URL);
   const id = CAMPAIGN_URL.exec(page.url())![1];
   const startButton = page.getByRole('button', { name: 'Start discovery' });
@@ -200,7 +200,7 @@ test('Manual: creates the campaign and starts nothing by itself', async ({ page,
   await expect(page.getByText('Nothing starts by itself')).toBeVisible();
   await page.getByRole('button', { name: 'Create campaign' }).click();
 
-  await expect(page.getByRole('status').filter({ hasText: TOAST.created })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: TOAST.created })).toBeVisible({ timeout: 45_000 });
   await expect(page).toHaveURL(CAMPAIGN_URL);
   const id = CAMPAIGN_URL.exec(page.url())![1];
   await expect(page.getByRole('button', { name: 'Start discovery' })).toBeVisible();
@@ -270,7 +270,7 @@ test('Loading states: the wizard is locked while it creates and starts', async (
   await expect(starting).toBeDisabled();
   await shots.take('starting');
 
-  await expect(page.getByRole('status').filter({ hasText: TOAST.started })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: TOAST.started })).toBeVisible({ timeout: 45_000 });
   await expect(page.getByText('Started automatically')).toBeVisible();
   await shots.take('started-toast');
   const ui = await uiLog(page);
@@ -287,7 +287,7 @@ test('Double submit: a double click creates exactly one campaign', async ({ page
   await signIn(page, api, user);
   await fillWizard(page, shots, { name: 'Double click', mode: 'Full Auto' });
   await page.getByRole('button', { name: 'Create campaign' }).dblclick();
-  await expect(page.getByRole('status').filter({ hasText: TOAST.started })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: TOAST.started })).toBeVisible({ timeout: 45_000 });
   await expect(page).toHaveURL(CAMPAIGN_URL);
   const id = CAMPAIGN_URL.exec(page.url())![1];
   await shots.take('after-double-click');
