@@ -340,6 +340,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     streams.clone(),
                     campaigns_table.clone(),
                     consumer,
+                    stream_writes.subscribe(),
                 ));
             }
             _ => {}

@@ -39,8 +39,8 @@ pub type StreamHandler = Arc<
 /// an invocation running longer fails, as in Lambda.
 pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The receive's long-poll wait.
-pub const LONG_POLL_SECONDS: i32 = 1;
+/// The receive's long-poll wait (SQS's maximum, what Lambda's pollers use).
+pub const LONG_POLL_SECONDS: i32 = 20;
 
 pub struct SqsMapping {
     pub function: String,

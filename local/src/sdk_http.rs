@@ -41,7 +41,6 @@ impl StreamWrites {
         }
     }
 
-    #[allow(dead_code)] // the stream pollers' wake-up (next step)
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.tx.subscribe()
     }

@@ -5,7 +5,11 @@
 //! invocation record goes to the on-failure destination ([`crate::on_failure`]) and the poller
 //! moves on.
 //!
-//! When to read: every [`POLL`] while nothing is new, at once after a batch.
+//! When to read: at once after a write to the table by any handler of this gateway
+//! ([`crate::sdk_http::StreamWrites`] — every writer of the local stack's tables), otherwise on
+//! an idle timer that starts at [`IDLE_MIN`] and doubles up to [`IDLE_MAX`] (writes from outside
+//! the gateway, and a safety net). A read that returns a full batch is followed by another at
+//! once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,14 +20,16 @@ use aws_lambda_events::dynamodb::{
 };
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use futures_util::future::BoxFuture;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::on_failure::{self, Destination, Discarded, LastOutcome};
 use crate::pollers::StreamHandler;
 use crate::{Gateway, chaos, profile};
 
-/// The poll interval while a shard has nothing new.
-const POLL: Duration = Duration::from_millis(20);
+/// The idle poll interval right after activity, and its ceiling.
+pub const IDLE_MIN: Duration = Duration::from_millis(50);
+pub const IDLE_MAX: Duration = Duration::from_secs(1);
 /// How often the table's stream and shards are looked up again.
 const REFRESH: Duration = Duration::from_secs(5);
 
@@ -211,15 +217,16 @@ async fn stream_arn(gw: &Gateway, table: &str) -> Option<String> {
     }
 }
 
-/// Polls the stream of `table` for one consumer, forever.
+/// Polls the stream of `table` for one consumer, forever; `writes` ticks after each write to it.
 pub async fn run_stream(
     gw: Gateway,
     streams: aws_sdk_dynamodbstreams::Client,
     table: String,
     consumer: Arc<StreamConsumer>,
+    writes: watch::Receiver<u64>,
 ) {
     let function = consumer.function.clone();
-    profile::poller(&function, poll(gw, streams, table, consumer)).await
+    profile::poller(&function, poll(gw, streams, table, consumer, writes)).await
 }
 
 async fn poll(
@@ -227,6 +234,7 @@ async fn poll(
     streams: aws_sdk_dynamodbstreams::Client,
     table: String,
     consumer: Arc<StreamConsumer>,
+    mut writes: watch::Receiver<u64>,
 ) {
     let mut arn = loop {
         if let Some(arn) = stream_arn(&gw, &table).await {
@@ -237,6 +245,7 @@ async fn poll(
     let mut iterators: HashMap<String, Option<String>> = HashMap::new();
     let mut last_refresh = Instant::now() - REFRESH * 2;
     let mut first = true;
+    let mut idle = IDLE_MIN;
     loop {
         if last_refresh.elapsed() > REFRESH {
             last_refresh = Instant::now();
@@ -279,7 +288,9 @@ async fn poll(
                 first = false;
             }
         }
-        let mut got_any = false;
+        // Writes from here on wake the wait below, even those during this read.
+        writes.borrow_and_update();
+        let mut more = false;
         for (shard_id, iterator) in iterators.iter_mut() {
             let Some(it) = iterator.clone() else { continue };
             let started = profile::now_us();
@@ -307,7 +318,8 @@ async fn poll(
                         started,
                         campaigns(&records),
                     );
-                    got_any = true;
+                    more |= records.len() >= consumer.batch_size as usize;
+                    idle = IDLE_MIN;
                     let source = Source {
                         stream_arn: &arn,
                         shard_id,
@@ -323,8 +335,17 @@ async fn poll(
                 }
             }
         }
-        if !got_any {
-            tokio::time::sleep(POLL).await;
+        if more {
+            continue;
+        }
+        tokio::select! {
+            changed = writes.changed() => {
+                if changed.is_err() {
+                    tokio::time::sleep(idle).await;
+                }
+                idle = IDLE_MIN;
+            }
+            _ = tokio::time::sleep(idle) => idle = (idle * 2).min(IDLE_MAX),
         }
     }
 }
