@@ -1,18 +1,43 @@
-"""Starts moto's server with DynamoDB writes made atomic.
+"""Serves moto for the local stack: atomic DynamoDB writes, kept-alive connections, no per-request
+log line, bounded stream iterators.
 
-moto serves requests on several threads, and its DynamoDB backend checks a condition and then
-writes without a lock, so two concurrent conditional writes to one item can both succeed (a lost
-update that real DynamoDB never allows: its writes to one item are serialized). This launcher
-wraps every DynamoDB write (and the consistent read, so it never sees half a transaction) in one
-process-wide lock, then runs the normal `moto_server` CLI with the given arguments.
+usage: moto_server.py -H HOST -p PORT [--threads N] [--werkzeug]
+
+What it changes against moto's own `moto_server` CLI, and why (docs/LOCAL_SPEED.md has the
+measurements):
+
+- Atomic DynamoDB writes. moto serves requests on several threads and its DynamoDB backend checks
+  a condition and then writes without a lock, so two concurrent conditional writes to one item can
+  both succeed (a lost update real DynamoDB never allows: its writes to one item are serialized).
+  Every DynamoDB write (and the consistent read, so it never sees half a transaction) takes one
+  process-wide lock.
+- The HTTP server. moto's CLI runs werkzeug's development server, which answers every request
+  with `Connection: close` (a new TCP connection and a new thread per request) and logs a line
+  per request. This serves moto's same WSGI application with waitress: HTTP/1.1 keep-alive, a
+  fixed pool of `--threads` workers (more than the long polls that can wait at once: the local
+  gateway keeps 2 per queue), no access log. `--werkzeug` runs moto's CLI as before (for
+  comparisons).
+- Routing. moto's dispatcher lists its own package directory on disk (about 200 `isdir` calls)
+  for every request, under a process-wide lock; the list is read once here.
+- Stream iterators. Every `GetRecords` stores a new shard iterator in a dict that is never
+  pruned, so a stream poller grows moto by ~1 KB a call forever. Iterators older than 15 minutes
+  (DynamoDB Streams' own iterator lifetime) are dropped; using one answers
+  `ExpiredIteratorException` as DynamoDB Streams does.
+
+The local stack runs two of these (scripts/stack.sh): DynamoDB + DynamoDB Streams in one (Streams
+reads DynamoDB's tables in memory), SQS in the other, so the two work on both cores instead of
+sharing one interpreter lock.
 """
 
+import argparse
 import functools
 import sys
 import threading
+import time
+from collections import OrderedDict
 
+from moto import backends
 from moto.dynamodb.models import DynamoDBBackend
-from moto.server import main
 
 _LOCK = threading.RLock()
 
@@ -28,6 +53,117 @@ def _serialized(method):
 
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
+
+# moto's modules do not change while it runs: list them once, not on every request.
+_MODULES = frozenset(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: _MODULES
+
+ITERATOR_LIFETIME_SECONDS = 15 * 60
+
+
+def _bound_stream_iterators():
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    class ExpiredIteratorException(JsonRESTError):
+        code = 400
+
+        def __init__(self) -> None:
+            super().__init__("ExpiredIteratorException", "Iterator expired")
+
+    class Iterators(OrderedDict):
+        """Shard iterators by ARN, oldest first, dropped after ITERATOR_LIFETIME_SECONDS."""
+
+        def __setitem__(self, key, value):
+            now = time.monotonic()
+            super().__setitem__(key, (now, value))
+            while self:
+                first = next(iter(self))
+                if now - OrderedDict.__getitem__(self, first)[0] <= ITERATOR_LIFETIME_SECONDS:
+                    break
+                OrderedDict.__delitem__(self, first)
+
+        def __getitem__(self, key):
+            if not OrderedDict.__contains__(self, key):
+                raise ExpiredIteratorException()
+            return OrderedDict.__getitem__(self, key)[1]
+
+    original_init = DynamoDBStreamsBackend.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.shard_iterators = Iterators()
+
+    DynamoDBStreamsBackend.__init__ = init
+
+
+def _fast_get_records():
+    """`GetRecords` answered with `json.dumps` of the records moto keeps (already in the wire's
+    attribute-value form) instead of moto's model-driven serializer, which walks every attribute
+    of every image and is most of what a stream read costs."""
+    import base64
+    import datetime
+    import json
+
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    def wire(value):
+        if isinstance(value, datetime.datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.timezone.utc)
+            return value.timestamp()
+        if isinstance(value, bytes):
+            return base64.b64encode(value).decode()
+        raise TypeError(f"{type(value).__name__} in a stream record")
+
+    def get_records(self):
+        iterator = self._get_param("ShardIterator")
+        limit = self._get_param("Limit") or 1000
+        result = self.backend.get_records(iterator, limit)
+        return json.dumps(result, default=wire), {"content-type": "application/x-amz-json-1.0"}
+
+    DynamoDBStreamsHandler.get_records = get_records
+
+
+def _dispatcher():
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return DomainDispatcherApplication(create_backend_app)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--werkzeug", action="store_true", help="moto's own CLI (werkzeug)")
+    parser.add_argument("--slow-records", action="store_true", help="moto's own GetRecords")
+    args = parser.parse_args(argv)
+    _bound_stream_iterators()
+    if not args.slow_records:
+        _fast_get_records()
+    if args.werkzeug:
+        from moto.server import main as moto_main
+
+        moto_main(["-H", args.host, "-p", str(args.port)])
+        return
+    import logging
+
+    import waitress
+
+    # Errors (a handler's traceback) still go to the log; there is no line per request.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    waitress.serve(
+        _dispatcher(),
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        # The gateway and the benchmarks keep their connections open (an SDK client pools them).
+        connection_limit=1000,
+        ident="moto",
+        _quiet=True,
+    )
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])
