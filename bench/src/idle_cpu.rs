@@ -51,6 +51,25 @@ fn cpu_ticks(pid: u32) -> Result<u64, String> {
     Ok(n(14)? + n(15)?)
 }
 
+/// The CPU time (ticks) of each process now.
+pub fn snapshot(pids: &[(String, u32)]) -> Result<Vec<u64>, String> {
+    pids.iter().map(|(_, p)| cpu_ticks(*p)).collect()
+}
+
+/// CPU milliseconds each process used since `before` ([`snapshot`]).
+pub fn ms_since(pids: &[(String, u32)], before: &[u64]) -> Result<Vec<(String, f64)>, String> {
+    let hz = clock_ticks();
+    pids.iter()
+        .zip(before)
+        .map(|((name, pid), b)| {
+            Ok((
+                name.clone(),
+                cpu_ticks(*pid)?.saturating_sub(*b) as f64 / hz * 1000.0,
+            ))
+        })
+        .collect()
+}
+
 /// Percent of one core each process used over `window`.
 pub async fn measure(
     pids: &[(String, u32)],

@@ -24,6 +24,16 @@ use integration_tests::{Client, Socket, api_url, campaign_body};
 use latency_path::{HOPS, Path, Span};
 use serde_json::{Value, json};
 
+/// The 1-minute load average (other work on this machine skews every figure).
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
@@ -123,6 +133,8 @@ fn report(
     paths: &[Path],
     create: &[f64],
     idle: &Value,
+    cpu_per_campaign: &BTreeMap<String, f64>,
+    load: (Option<f64>, Option<f64>),
     errors: &[String],
 ) -> (Value, String) {
     let total = percentiles(paths.iter().map(|p| ms(p.total_us)).collect());
@@ -161,6 +173,7 @@ fn report(
         "machine": bench::loadgen::report::machine(),
         "date": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         "campaigns": paths.len(),
+        "loadAverage": {"start": load.0, "end": load.1},
         "errors": errors,
         "createToAutoStartedMs": total,
         "floorMs": floor,
@@ -169,11 +182,23 @@ fn report(
         "hops": hops,
         "motoCalls": calls,
         "idle": idle,
+        "cpuMsPerCampaign": cpu_per_campaign,
+        "samples": paths.iter().map(|p| json!({
+            "totalMs": ms(p.total_us),
+            "floorMs": ms(p.floor_us),
+            "hopsMs": p.hops.iter().map(|h| ms(h.0)).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
     });
     let mut md = vec![
         format!(
             "## Idle create → `phase_auto_started` (gateway `{label}`, {} campaigns one at a time)",
             paths.len()
+        ),
+        String::new(),
+        format!(
+            "1-minute load average of the machine at the start / end: {} / {} (2 cores; other work shares them)",
+            load.0.map_or("?".into(), |l| format!("{l:.1}")),
+            load.1.map_or("?".into(), |l| format!("{l:.1}"))
         ),
         String::new(),
         "| measure | p50 ms | p95 ms | max ms |".into(),
@@ -230,6 +255,17 @@ fn report(
         ));
     }
     md.push(String::new());
+    if !cpu_per_campaign.is_empty() {
+        let parts: Vec<String> = cpu_per_campaign
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.0} ms"))
+            .collect();
+        md.push(format!(
+            "CPU per campaign (create, auto-start, discovery of 10 domains, events): {:.0} ms ({})",
+            cpu_per_campaign.values().sum::<f64>(),
+            parts.join(", ")
+        ));
+    }
     if let Some(cpu) = idle["cpuPercent"].as_object() {
         let parts: Vec<String> = cpu
             .iter()
@@ -319,10 +355,12 @@ async fn main() {
         );
         std::process::exit(2);
     }
+    let load_start = load_average();
     let client = Client::new_user().await;
     let mut socket = Socket::connect(&client).await;
     socket.subscribe("*").await;
     let (mut paths, mut create, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    let cpu_before = idle_cpu::snapshot(&pids);
     for i in 0..warmup + campaigns {
         match tokio::time::timeout(
             Duration::from_secs(60),
@@ -340,6 +378,19 @@ async fn main() {
         }
     }
     socket.close().await;
+    // CPU per campaign (its whole life: create, auto-start, discovery, events): what the stack
+    // costs per unit of work, whatever else runs on the machine.
+    let cpu_per_campaign: BTreeMap<String, f64> =
+        match cpu_before.and_then(|b| idle_cpu::ms_since(&pids, &b)) {
+            Ok(v) => v
+                .into_iter()
+                .map(|(k, ms)| (k, ms / (warmup + campaigns).max(1) as f64))
+                .collect(),
+            Err(e) => {
+                errors.push(format!("CPU per campaign: {e}"));
+                BTreeMap::new()
+            }
+        };
     let idle = match idle(&profile, &pids, Duration::from_secs(idle_secs)).await {
         Ok(v) => v,
         Err(e) => {
@@ -348,7 +399,16 @@ async fn main() {
         }
     };
     let _ = profile.call(reqwest::Method::DELETE).await;
-    let (result, md) = report(&label, &paths, &create, &idle, &errors);
+    let load = (load_start, load_average());
+    let (result, md) = report(
+        &label,
+        &paths,
+        &create,
+        &idle,
+        &cpu_per_campaign,
+        load,
+        &errors,
+    );
     println!("{md}");
     let _ = std::fs::create_dir_all("target/bench");
     let _ = std::fs::write(

@@ -131,7 +131,9 @@ pub fn analyze(
     let receive = spans
         .iter()
         .filter(|s| s.kind == "sqs-receive" && s.function.as_deref() == worker_fn)
-        .filter(|s| s.has(campaign) && s.end() >= send.end())
+        // The receive can return before the sender has its answer: it only has to end after
+        // the send began.
+        .filter(|s| s.has(campaign) && s.end() >= send.start_us)
         .min_by_key(|s| s.end())
         .ok_or("no receive of the auto-start message")?;
     let worker = spans
