@@ -19,6 +19,9 @@ measurements):
   comparisons).
 - Routing. moto's dispatcher lists its own package directory on disk (about 200 `isdir` calls)
   for every request, under a process-wide lock; the list is read once here.
+- JSON answers. moto 5.2 writes every answer with a serializer driven by the botocore model,
+  which walks every attribute of every item: DynamoDB's data-plane answers and `GetRecords` are
+  written with `json.dumps` instead (same bytes once parsed; `--slow-json` keeps moto's).
 - Stream iterators. Every `GetRecords` stores a new shard iterator in a dict that is never
   pruned, so a stream poller grows moto by ~1 KB a call forever. Iterators older than 15 minutes
   (DynamoDB Streams' own iterator lifetime) are dropped; using one answers
@@ -30,7 +33,10 @@ sharing one interpreter lock.
 """
 
 import argparse
+import base64
+import datetime
 import functools
+import json
 import sys
 import threading
 import time
@@ -97,31 +103,76 @@ def _bound_stream_iterators():
     DynamoDBStreamsBackend.__init__ = init
 
 
-def _fast_get_records():
-    """`GetRecords` answered with `json.dumps` of the records moto keeps (already in the wire's
-    attribute-value form) instead of moto's model-driven serializer, which walks every attribute
-    of every image and is most of what a stream read costs."""
-    import base64
-    import datetime
-    import json
+def _wire(value):
+    """JSON for what moto's results hold besides plain JSON: timestamps and binary values."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.timestamp()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} in a DynamoDB answer")
 
+
+def _without_none(value):
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+# The data-plane operations whose answers are written with json.dumps (see _fast_json).
+FAST_DYNAMODB = frozenset(
+    (
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    )
+)
+
+
+def _fast_json():
+    """DynamoDB's data-plane answers and `GetRecords` written with `json.dumps` of moto's result
+    (items are already in the wire's attribute-value form) instead of moto's model-driven
+    serializer, which walks every attribute of every item and image and is most of what those
+    calls cost. Errors and every other operation keep moto's serializer."""
+    from moto.dynamodb.responses import DynamoHandler
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-    def wire(value):
-        if isinstance(value, datetime.datetime):
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=datetime.timezone.utc)
-            return value.timestamp()
-        if isinstance(value, bytes):
-            return base64.b64encode(value).decode()
-        raise TypeError(f"{type(value).__name__} in a stream record")
+    from moto.core.utils import get_service_model
+
+    content_type = "application/x-amz-json-1.0"
+    serialized = DynamoHandler.serialized
+    model = get_service_model("dynamodb")
+    # The members each answer may carry (moto's results hold a few more, e.g. DeleteItem's
+    # ConsumedCapacityUnits, which its serializer leaves out).
+    members = {op: frozenset(model.operation_model(op).output_shape.members) for op in FAST_DYNAMODB}
+
+    def fast_serialized(self, action_result):
+        result = action_result.result
+        action = self._get_action()
+        if isinstance(result, dict) and action in FAST_DYNAMODB:
+            known = {k: v for k, v in result.items() if k in members[action]}
+            headers = {"Content-Type": content_type}
+            headers.update(self.response_headers)
+            return 200, headers, json.dumps(_without_none(known), default=_wire)
+        return serialized(self, action_result)
 
     def get_records(self):
         iterator = self._get_param("ShardIterator")
         limit = self._get_param("Limit") or 1000
         result = self.backend.get_records(iterator, limit)
-        return json.dumps(result, default=wire), {"content-type": "application/x-amz-json-1.0"}
+        return json.dumps(result, default=_wire), {"Content-Type": content_type}
 
+    DynamoHandler.serialized = fast_serialized
     DynamoDBStreamsHandler.get_records = get_records
 
 
@@ -137,11 +188,11 @@ def main(argv):
     parser.add_argument("-p", "--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--werkzeug", action="store_true", help="moto's own CLI (werkzeug)")
-    parser.add_argument("--slow-records", action="store_true", help="moto's own GetRecords")
+    parser.add_argument("--slow-json", action="store_true", help="moto's own serializer only")
     args = parser.parse_args(argv)
     _bound_stream_iterators()
-    if not args.slow_records:
-        _fast_get_records()
+    if not args.slow_json:
+        _fast_json()
     if args.werkzeug:
         from moto.server import main as moto_main
 
