@@ -161,7 +161,9 @@ pub async fn keep_created(
             None => false,
         };
         if table_missing || queue_missing {
-            tracing::warn!("moto lost its tables or queues (restarted?); creating the resources again");
+            tracing::warn!(
+                "moto lost its tables or queues (restarted?); creating the resources again"
+            );
             match create_all(&ddb, &sqs, &res).await {
                 Ok(()) => tracing::warn!("resources created again; earlier data is lost"),
                 Err(e) => tracing::warn!(error = %e, "could not create the resources yet"),
