@@ -35,7 +35,7 @@ fn pair(p: &Value) -> String {
 
 /// Discovery's `completedAt` of each campaign, from the campaigns table.
 async fn completions(ids: &[String]) -> Result<HashMap<String, DateTime<Utc>>, String> {
-    let sdk = campaign_shared::config::load_sdk_config().await;
+    let sdk = campaign_shared::sdk::load_sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let table =
         std::env::var("CAMPAIGNS_TABLE").unwrap_or_else(|_| "campaign-autostart-campaigns".into());
