@@ -32,6 +32,9 @@ scripts/stack.sh start
 step "integration tests against the local stack"
 cargo test --quiet -p integration-tests
 
+step "bootstrap test: every function's real binary behind a Runtime API emulator, its events/ fixture, moto"
+scripts/bootstrap-test.sh
+
 step "schemathesis: docs/openapi.json against the local stack"
 scripts/schemathesis.sh
 
