@@ -102,7 +102,5 @@ impl AppState {
 }
 
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    crate::sdk::load().await
 }

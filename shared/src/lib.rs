@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod lambda;
 pub mod realtime;
+pub mod sdk;
 pub mod service;
 pub mod telemetry;
 
