@@ -90,7 +90,7 @@ cmd_test_unit() {
   install_npm
   # src/api/schema.ts must be what openapi-typescript makes of docs/openapi.json.
   if ! (cd "$WEB" && run check-api npx openapi-typescript ../docs/openapi.json -o src/api/schema.ts --check); then
-    die "web/src/api/schema.ts is not generated from docs/openapi.json: run npm --prefix web run gen:api"
+    die "web/src/api/schema.ts is not generated from docs/openapi.json: run make openapi (or npm --prefix web run gen:api)"
   fi
   (cd "$WEB" && run test-unit npx vitest run --reporter=dot)
   echo "web: unit tests passed ($(grep -Eo 'Tests +[0-9]+ passed' "$LOG_DIR/test-unit.log" | tr -s ' ' | sed 's/Tests //' | head -1))"

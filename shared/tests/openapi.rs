@@ -1,5 +1,5 @@
 //! `docs/openapi.json` is the document `campaign_shared::api::openapi` generates from the Rust
-//! types. When this fails, regenerate it (and the wizard's types from it):
+//! types. When this fails, regenerate it and the wizard's types from it with `make openapi`, i.e.
 //!
 //! ```sh
 //! UPDATE_OPENAPI=1 cargo test -p campaign-shared --test openapi
@@ -35,7 +35,7 @@ fn the_committed_document_is_the_generated_one() {
         panic!(
             "docs/openapi.json is not the document the Rust types generate (first difference at line {}).\n\
              committed:\n{}\n\ngenerated:\n{}\n\n\
-             Regenerate it, then the wizard's types:\n  \
+             Regenerate it and the wizard's types (`make openapi`):\n  \
              UPDATE_OPENAPI=1 cargo test -p campaign-shared --test openapi\n  \
              npm --prefix web run gen:api",
             line + 1,

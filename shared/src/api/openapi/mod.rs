@@ -14,7 +14,8 @@
 //!
 //! `shared/tests/openapi.rs` fails when the committed `docs/openapi.json` differs from
 //! [`to_json`]; `UPDATE_OPENAPI=1 cargo test -p campaign-shared --test openapi` rewrites it
-//! (then `npm --prefix web run gen:api` regenerates the wizard's `web/src/api/schema.ts`).
+//! (then `npm --prefix web run gen:api` regenerates the wizard's `web/src/api/schema.ts`; `make
+//! openapi` does both).
 
 mod errors;
 mod params;
