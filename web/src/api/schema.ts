@@ -385,7 +385,9 @@ export interface components {
             id: string;
             mode: components["schemas"]["Mode"];
             name: string;
+            /** @description every pipeline phase, in pipeline order */
             phases: components["schemas"]["PhaseView"][];
+            /** @description the pre-start checks of every pipeline phase, in pipeline order */
             readiness?: components["schemas"]["Readiness"][];
             /** Format: date-time */
             updatedAt: string;
@@ -650,8 +652,20 @@ export interface components {
         };
         /** @enum {string} */
         PatternType: "prefix" | "suffix" | "both";
-        /** @description a persona's config is checked by the phase that uses its kind: DnsPersonaConfig */
-        PersonaCreate: WithRequired<components["schemas"]["PersonaInput"], "name" | "kind">;
+        /** @description a new persona; its config is checked by the phase that uses its kind: DnsPersonaConfig */
+        PersonaCreate: {
+            /**
+             * @description At most 16 KiB of JSON, checked by the phase that uses the persona's kind (`dns`: a
+             *     `DnsPersonaConfig`). Default `{}` at create.
+             */
+            config?: Record<string, never>;
+            /** @description Default `true` at create. */
+            enabled?: boolean;
+            /** @description Required at create. */
+            kind: components["schemas"]["PersonaKind"];
+            /** @description 1–120 characters, not blank; required at create. */
+            name: string;
+        };
         PersonaInput: {
             /**
              * @description At most 16 KiB of JSON, checked by the phase that uses the persona's kind (`dns`: a
@@ -719,7 +733,16 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
-        ProxyCreate: WithRequired<components["schemas"]["ProxyInput"], "address">;
+        ProxyCreate: {
+            /**
+             * @description `http://host:port` or `socks5://host:port`: host a DNS name or IPv4 address, port
+             *     1–65535. Required at create.
+             * @example http://127.0.0.1:8080
+             */
+            address: string;
+            /** @description Default `true` at create. */
+            enabled?: boolean;
+        };
         ProxyInput: {
             /**
              * @description `http://host:port` or `socks5://host:port`: host a DNS name or IPv4 address, port
@@ -772,7 +795,9 @@ export interface components {
             /** Format: uuid */
             campaignId: string;
             mode: components["schemas"]["Mode"];
+            /** @description every pipeline phase, in pipeline order */
             phases: components["schemas"]["PhaseView"][];
+            /** @description the pre-start checks of every pipeline phase, in pipeline order */
             readiness?: components["schemas"]["Readiness"][];
             /** Format: date-time */
             updatedAt: string;
@@ -1799,6 +1824,3 @@ export interface operations {
         };
     };
 }
-type WithRequired<T, K extends keyof T> = T & {
-    [P in K]-?: T[P];
-};

@@ -188,19 +188,21 @@ pub fn all(s: &mut Schemas) -> Refs {
             .and_then(|c| c.pointer_mut("/properties/config"))
             .expect("CreateCampaignInput has a config property");
     let description = create["description"].clone();
-    *create = json!({"allOf": [config_input.clone()], "description": description});
+    *create = json!({"$ref": config_input["$ref"], "description": description});
 
+    // The create bodies: the patch bodies' schemas (one Rust type each) with what create needs.
     let persona_input = s.add::<PersonaInput>();
-    let persona_create = s.insert(
-        "PersonaCreate",
-        json!({"allOf": [persona_input.clone()], "required": ["name", "kind"],
-               "description": format!("a persona's config is checked by the phase that uses its kind: {}", persona_configs.join(", "))}),
-    );
+    let mut create = s.0["PersonaInput"].clone();
+    create["required"] = json!(["name", "kind"]);
+    create["description"] = json!(format!(
+        "a new persona; its config is checked by the phase that uses its kind: {}",
+        persona_configs.join(", ")
+    ));
+    let persona_create = s.insert("PersonaCreate", create);
     let proxy_input = s.add::<ProxyInput>();
-    let proxy_create = s.insert(
-        "ProxyCreate",
-        json!({"allOf": [proxy_input.clone()], "required": ["address"]}),
-    );
+    let mut create = s.0["ProxyInput"].clone();
+    create["required"] = json!(["address"]);
+    let proxy_create = s.insert("ProxyCreate", create);
 
     // A listed domain with `?include=results` or `?status=`: every phase's result under its key.
     let mut results = Map::new();
@@ -218,8 +220,24 @@ pub fn all(s: &mut Schemas) -> Refs {
     );
 
     let mode = s.add::<crate::domain::Mode>();
+    let status = s.add::<StatusView>();
+    // A campaign lists every pipeline phase once, in order (and its readiness, when present).
+    for view in ["CampaignView", "StatusView"] {
+        for (field, what) in [
+            ("phases", "every pipeline phase"),
+            ("readiness", "the pre-start checks of every pipeline phase"),
+        ] {
+            let list =
+                s.0.get_mut(view)
+                    .and_then(|v| v.pointer_mut(&format!("/properties/{field}")))
+                    .unwrap_or_else(|| panic!("{view} has no {field}"));
+            list["minItems"] = json!(PIPELINE.len());
+            list["maxItems"] = json!(PIPELINE.len());
+            list["description"] = json!(format!("{what}, in pipeline order"));
+        }
+    }
     Refs {
-        status: s.add::<StatusView>(),
+        status,
         campaign_page: s.insert("CampaignPage", page(campaign.clone(), 100, opaque)),
         mode_request: s.insert(
             "ModeRequest",
