@@ -1,121 +1,65 @@
-// Wire types, exactly as /work/shared/spec/API.md and EVENTS.md describe them.
+// Wire types. The HTTP API's come from schema.ts, which openapi-typescript generates from
+// docs/openapi.json, itself generated from the Rust types (shared/src/api/openapi): regenerate
+// both with `UPDATE_OPENAPI=1 cargo test -p campaign-shared --test openapi` and
+// `npm run gen:api`. The WebSocket messages (EVENTS.md) are still written here.
+import type { components } from './schema';
 
-export type Mode = 'step_by_step' | 'full_sequence';
-export type PatternType = 'prefix' | 'suffix' | 'both';
-export type PhaseName = 'discovery' | 'validation' | string;
-export type PhaseStatus = 'not_started' | 'queued' | 'running' | 'completed' | 'failed';
-export type AutoStartStatus =
-  | 'not_requested'
-  | 'queued'
-  | 'started'
-  | 'skipped'
-  | 'cancelled'
-  | 'failed';
+type Schemas = components['schemas'];
 
-export interface DiscoveryConfig {
-  patternType: PatternType;
-  constantString: string;
-  variableLength: number;
-  characterSet: string;
-  tlds: string[];
-  numDomains: number;
-}
+export type Mode = Schemas['Mode'];
+export type PatternType = Schemas['PatternType'];
+export type AutoStartStatus = Schemas['AutoStartStatus'];
+export type Trigger = Schemas['Trigger'];
+export type DiscoveryConfig = Schemas['DiscoveryConfig'];
+export type DiscoveryInput = Schemas['DiscoveryInput'];
+export type CampaignConfig = Schemas['CampaignConfig'];
+export type ConfigInput = Schemas['ConfigInput'];
+export type ErrorDetail = Schemas['FieldProblem'];
+export type Readiness = Schemas['Readiness'];
+export type Recovery = Schemas['Recovery'];
+export type CreateCampaignRequest = Schemas['CreateCampaignInput'];
+export type DomainItem = Schemas['DomainItem'];
+export type ErrorBody = Schemas['Error'];
+export type PersonaKind = Schemas['PersonaKind'];
+export type Persona = Schemas['PersonaView'];
+export type PersonaCreate = Schemas['PersonaCreate'];
+export type PersonaInput = Schemas['PersonaInput'];
+export type Proxy = Schemas['ProxyView'];
+export type ProxyCreate = Schemas['ProxyCreate'];
+export type ProxyInput = Schemas['ProxyInput'];
 
-export interface CampaignConfig {
-  discovery?: DiscoveryConfig | null;
-  personaIds: string[];
-  proxyIds: string[];
-}
-
-export interface ErrorInfo {
-  code?: string;
-  message?: string;
-  details?: ErrorDetail[];
-  [k: string]: unknown;
-}
-
-export interface Phase {
+// The campaign views, loosened where the real-time reducer (realtime/apply.ts) and its tests
+// still build partial values from events: a phase name from an event is any string, a phase
+// error may lack its code, the retired phase status `queued` is still compared against, and a
+// phase or auto-start built in a test may lack `autoStart` / `phase`. Every other field is the
+// generated one. Once apply.ts builds complete values, these become plain aliases
+// (Schemas['PhaseName'], ['PhaseStatus'], ['ErrorInfo'], ['PhaseView'], ['AutoStartView'],
+// ['CampaignView'], ['StatusView']).
+export type PhaseName = Schemas['PhaseName'] | (string & {});
+export type PhaseStatus = Schemas['PhaseStatus'] | 'queued';
+export type ErrorInfo = Partial<Schemas['ErrorInfo']>;
+export type AutoStart = Omit<Schemas['AutoStartView'], 'phase' | 'error'> & {
+  phase?: PhaseName | null;
+  error: ErrorInfo | null;
+};
+export type Phase = Omit<Schemas['PhaseView'], 'phase' | 'status' | 'error' | 'autoStart'> & {
   phase: PhaseName;
   status: PhaseStatus;
-  trigger: 'auto' | 'manual' | null;
-  progress: { done: number; total: number };
-  startedAt: string | null;
-  completedAt: string | null;
-  error: ErrorInfo | string | null;
-}
-
-export interface AutoStart {
-  status: AutoStartStatus;
-  /** The phase this auto-start is for (discovery first; later phases in Full Auto). */
-  phase?: PhaseName;
-  attempts: number;
-  requestedAt: string | null;
-  startedAt: string | null;
-  latencyMs: number | null;
-  error: ErrorInfo | string | null;
-}
-
-export interface Campaign {
-  id: string;
-  name: string;
-  mode: Mode;
-  correlationId: string;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  config: CampaignConfig;
+  error: ErrorInfo | null;
+  autoStart?: AutoStart;
+};
+export type Campaign = Omit<Schemas['CampaignView'], 'phases' | 'autoStart'> & {
   phases: Phase[];
   autoStart: AutoStart;
-}
-
-export interface CampaignStatus {
-  campaignId: string;
-  mode: Mode;
-  version: number;
-  autoStart: AutoStart;
+};
+export type CampaignStatus = Omit<Schemas['StatusView'], 'phases' | 'autoStart'> & {
   phases: Phase[];
-  updatedAt: string;
-}
-
-export interface CreateCampaignRequest {
-  name: string;
-  mode: Mode;
-  config: CampaignConfig;
-}
+  autoStart: AutoStart;
+};
 
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
-}
-
-export interface ErrorDetail {
-  field: string;
-  problem: string;
-}
-
-export interface ErrorBody {
-  error: {
-    code: string;
-    message: string;
-    correlationId?: string;
-    details?: ErrorDetail[];
-  };
-}
-
-export type PersonaKind = 'dns' | 'http';
-
-export interface Persona {
-  id: string;
-  name: string;
-  kind: PersonaKind;
-  enabled: boolean;
-  config: Record<string, unknown>;
-}
-
-export interface Proxy {
-  id: string;
-  address: string;
-  enabled: boolean;
 }
 
 export type EventType =
