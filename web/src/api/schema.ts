@@ -489,7 +489,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "BAD_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "VERSION_MISMATCH" | "PAYLOAD_TOO_LARGE" | "THROTTLED" | "UNAVAILABLE" | "INTERNAL" | "PHASE_ALREADY_RUNNING" | "PHASE_ALREADY_COMPLETED" | "PHASE_ORDER" | "PHASE_NOT_RUNNING" | "PHASE_NOT_PAUSED" | "IDEMPOTENCY_IN_PROGRESS" | "RESOURCE_IN_USE" | "INVALID_CONFIG" | "IDEMPOTENCY_KEY_REUSED";
+                code: "BAD_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "VERSION_MISMATCH" | "PAYLOAD_TOO_LARGE" | "QUOTA_EXCEEDED" | "QUOTA_EXCEEDED" | "THROTTLED" | "UNAVAILABLE" | "INTERNAL" | "PHASE_ALREADY_RUNNING" | "PHASE_ALREADY_COMPLETED" | "PHASE_ORDER" | "PHASE_NOT_RUNNING" | "PHASE_NOT_PAUSED" | "IDEMPOTENCY_IN_PROGRESS" | "RESOURCE_IN_USE" | "INVALID_CONFIG" | "IDEMPOTENCY_KEY_REUSED";
                 /** @description the request's X-Correlation-Id */
                 correlationId: string;
                 /** @description every problem field (422), or the one failing field (400) */
@@ -597,7 +597,7 @@ export interface components {
         Error429: {
             error: {
                 /** @enum {string} */
-                code: "THROTTLED";
+                code: "QUOTA_EXCEEDED" | "QUOTA_EXCEEDED" | "THROTTLED";
                 /** @description the request's X-Correlation-Id */
                 correlationId: string;
                 /** @description every problem field (422), or the one failing field (400) */
@@ -897,11 +897,11 @@ export interface components {
                 "application/json": components["schemas"]["Error412"];
             };
         };
-        /** @description 429 `THROTTLED`: a limit was reached or a dependency throttled */
+        /** @description 429 `QUOTA_EXCEEDED`, `QUOTA_EXCEEDED`, `THROTTLED`: a limit was reached or a dependency throttled */
         Throttled: {
             headers: {
                 /** @description seconds to wait before retrying */
-                "Retry-After": string;
+                "Retry-After"?: string;
                 "X-Correlation-Id": components["headers"]["XCorrelationId"];
                 [name: string]: unknown;
             };

@@ -27,6 +27,16 @@ pub fn every_error() -> Vec<AppError> {
             current: 2,
         },
         AppError::PayloadTooLarge { limit: 0 },
+        AppError::QuotaExceeded {
+            quota: "domainsPerDay",
+            problem: String::new(),
+            retry_after: Some(1),
+        },
+        AppError::QuotaExceeded {
+            quota: "activeCampaigns",
+            problem: String::new(),
+            retry_after: None,
+        },
         AppError::Throttled(String::new()),
         AppError::Unavailable(String::new()),
         AppError::Internal(String::new()),
@@ -80,6 +90,7 @@ fn listed(e: &AppError) {
         | AppError::MethodNotAllowed { .. }
         | AppError::VersionMismatch { .. }
         | AppError::PayloadTooLarge { .. }
+        | AppError::QuotaExceeded { .. }
         | AppError::Throttled(_)
         | AppError::Unavailable(_)
         | AppError::Internal(_) => {}
