@@ -10,6 +10,10 @@
 #                             (bench/lambda-init/lambda_init.py): cold init time (median),
 #                             RSS at init; prints a markdown table, also written to
 #                             target/bench/lambda.md
+#   scripts/lambda.sh test    the bootstrap test (tools/lambda-emulator) against the x86_64
+#                             release bootstraps that `bench` built: the release profile's
+#                             binaries take their fixtures and answer as the dev ones do (needs
+#                             moto: scripts/stack.sh start)
 #
 # Needs python3 (3.10+) and rustup. Installs, once: a venv .venv-lambda with cargo-lambda and
 # zig from PyPI (pinned below), and the rustup target aarch64-unknown-linux-gnu.
@@ -72,14 +76,15 @@ cargo_lambda() {
 
 size_table() {
   local dir=$1 b f bytes
-  printf '| binary | bytes | MiB |\n|---|---:|---:|\n'
+  printf '| binary | bytes | MB | MiB |\n|---|---:|---:|---:|\n'
   for b in $(functions) hello-lambda; do
     f="$dir/$b/bootstrap"
     if [ -f "$f" ]; then
       bytes=$(stat -c %s "$f")
-      printf '| %s | %s | %s |\n' "$b" "$bytes" "$(awk -v n="$bytes" 'BEGIN { printf "%.2f", n / 1048576 }')"
+      printf '| %s | %s | %s | %s |\n' "$b" "$bytes" "$(awk -v n="$bytes" 'BEGIN { printf "%.2f", n / 1000000 }')" \
+        "$(awk -v n="$bytes" 'BEGIN { printf "%.2f", n / 1048576 }')"
     else
-      printf '| %s | missing | |\n' "$b"
+      printf '| %s | missing | | |\n' "$b"
     fi
   done
 }
@@ -122,11 +127,21 @@ bench() {
     --log-dir "$ROOT/target/bench/lambda-logs" "${args[@]}"
 }
 
+release_test() {
+  local x86="$TARGET_DIR/lambda-x86_64"
+  [ -x "$x86/api/bootstrap" ] || { echo "no x86_64 bootstraps in $x86: run scripts/lambda.sh bench first" >&2; exit 1; }
+  # shellcheck source=lib.sh
+  source "$ROOT/scripts/lib.sh"
+  (cd "$ROOT" && cargo build --quiet --bin bootstrap-test)
+  "$TARGET_DIR/debug/bootstrap-test" --bins "$x86"
+}
+
 case "${1:-}" in
   build) build ;;
   bench) bench ;;
+  test) release_test ;;
   *)
-    echo "usage: scripts/lambda.sh build|bench" >&2
+    echo "usage: scripts/lambda.sh build|bench|test" >&2
     exit 2
     ;;
 esac

@@ -4,7 +4,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 
 # The local stack's environment: the standard AWS variables point every SDK client at moto.
-export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:${MOTO_PORT:-4566}}"
+# moto runs as two processes (scripts/moto_server.py): DynamoDB + DynamoDB Streams on MOTO_PORT
+# (AWS_ENDPOINT_URL, which the tests' direct DynamoDB calls use too), SQS on MOTO_SQS_PORT
+# (default MOTO_PORT + 1); the SDKs pick each service's endpoint from AWS_ENDPOINT_URL_<SERVICE>.
+export MOTO_PORT="${MOTO_PORT:-4566}"
+export MOTO_SQS_PORT="${MOTO_SQS_PORT:-$((MOTO_PORT + 1))}"
+export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:$MOTO_PORT}"
+export AWS_ENDPOINT_URL_DYNAMODB="${AWS_ENDPOINT_URL_DYNAMODB:-$AWS_ENDPOINT_URL}"
+export AWS_ENDPOINT_URL_DYNAMODB_STREAMS="${AWS_ENDPOINT_URL_DYNAMODB_STREAMS:-$AWS_ENDPOINT_URL}"
+export AWS_ENDPOINT_URL_SQS="${AWS_ENDPOINT_URL_SQS:-http://127.0.0.1:$MOTO_SQS_PORT}"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 export AWS_DEFAULT_REGION="$AWS_REGION"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
@@ -13,7 +21,6 @@ export AWS_EC2_METADATA_DISABLED=true
 export LOCAL_HTTP_PORT="${LOCAL_HTTP_PORT:-3000}"
 export LOCAL_WS_PORT="${LOCAL_WS_PORT:-3001}"
 export WEB_PORT="${WEB_PORT:-8080}"
-export MOTO_PORT="${MOTO_PORT:-4566}"
 export CAMPAIGN_API_URL="${CAMPAIGN_API_URL:-http://127.0.0.1:$LOCAL_HTTP_PORT}"
 export CAMPAIGN_WS_URL="${CAMPAIGN_WS_URL:-ws://127.0.0.1:$LOCAL_WS_PORT}"
 export WS_MANAGEMENT_ENDPOINT="${WS_MANAGEMENT_ENDPOINT:-http://127.0.0.1:$LOCAL_WS_PORT}"

@@ -1,18 +1,49 @@
-"""Starts moto's server with DynamoDB writes made atomic.
+"""Serves moto for the local stack: atomic DynamoDB writes, kept-alive connections, no per-request
+log line, bounded stream iterators.
 
-moto serves requests on several threads, and its DynamoDB backend checks a condition and then
-writes without a lock, so two concurrent conditional writes to one item can both succeed (a lost
-update that real DynamoDB never allows: its writes to one item are serialized). This launcher
-wraps every DynamoDB write (and the consistent read, so it never sees half a transaction) in one
-process-wide lock, then runs the normal `moto_server` CLI with the given arguments.
+usage: moto_server.py -H HOST -p PORT [--threads N] [--werkzeug]
+
+What it changes against moto's own `moto_server` CLI, and why (docs/LOCAL_SPEED.md has the
+measurements):
+
+- Atomic DynamoDB writes. moto serves requests on several threads and its DynamoDB backend checks
+  a condition and then writes without a lock, so two concurrent conditional writes to one item can
+  both succeed (a lost update real DynamoDB never allows: its writes to one item are serialized).
+  Every DynamoDB write (and the consistent read, so it never sees half a transaction) takes one
+  process-wide lock.
+- The HTTP server. moto's CLI runs werkzeug's development server, which answers every request
+  with `Connection: close` (a new TCP connection and a new thread per request) and logs a line
+  per request. This serves moto's same WSGI application with waitress: HTTP/1.1 keep-alive, a
+  fixed pool of `--threads` workers (more than the long polls that can wait at once: the local
+  gateway keeps 2 per queue), no access log. `--werkzeug` runs moto's CLI as before (for
+  comparisons).
+- Routing. moto's dispatcher lists its own package directory on disk (about 200 `isdir` calls)
+  for every request, under a process-wide lock; the list is read once here.
+- JSON answers. moto 5.2 writes every answer with a serializer driven by the botocore model,
+  which walks every attribute of every item: DynamoDB's data-plane answers and `GetRecords` are
+  written with `json.dumps` instead (same bytes once parsed; `--slow-json` keeps moto's).
+- Stream iterators. Every `GetRecords` stores a new shard iterator in a dict that is never
+  pruned, so a stream poller grows moto by ~1 KB a call forever. Iterators older than 15 minutes
+  (DynamoDB Streams' own iterator lifetime) are dropped; using one answers
+  `ExpiredIteratorException` as DynamoDB Streams does.
+
+The local stack runs two of these (scripts/stack.sh): DynamoDB + DynamoDB Streams in one (Streams
+reads DynamoDB's tables in memory), SQS in the other, so the two work on both cores instead of
+sharing one interpreter lock.
 """
 
+import argparse
+import base64
+import datetime
 import functools
+import json
 import sys
 import threading
+import time
+from collections import OrderedDict
 
+from moto import backends
 from moto.dynamodb.models import DynamoDBBackend
-from moto.server import main
 
 _LOCK = threading.RLock()
 
@@ -28,6 +59,162 @@ def _serialized(method):
 
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
+
+# moto's modules do not change while it runs: list them once, not on every request.
+_MODULES = frozenset(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: _MODULES
+
+ITERATOR_LIFETIME_SECONDS = 15 * 60
+
+
+def _bound_stream_iterators():
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    class ExpiredIteratorException(JsonRESTError):
+        code = 400
+
+        def __init__(self) -> None:
+            super().__init__("ExpiredIteratorException", "Iterator expired")
+
+    class Iterators(OrderedDict):
+        """Shard iterators by ARN, oldest first, dropped after ITERATOR_LIFETIME_SECONDS."""
+
+        def __setitem__(self, key, value):
+            now = time.monotonic()
+            super().__setitem__(key, (now, value))
+            while self:
+                first = next(iter(self))
+                if now - OrderedDict.__getitem__(self, first)[0] <= ITERATOR_LIFETIME_SECONDS:
+                    break
+                OrderedDict.__delitem__(self, first)
+
+        def __getitem__(self, key):
+            if not OrderedDict.__contains__(self, key):
+                raise ExpiredIteratorException()
+            return OrderedDict.__getitem__(self, key)[1]
+
+    original_init = DynamoDBStreamsBackend.__init__
+
+    def init(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.shard_iterators = Iterators()
+
+    DynamoDBStreamsBackend.__init__ = init
+
+
+def _wire(value):
+    """JSON for what moto's results hold besides plain JSON: timestamps and binary values."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.timestamp()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} in a DynamoDB answer")
+
+
+def _without_none(value):
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+# The data-plane operations whose answers are written with json.dumps (see _fast_json).
+FAST_DYNAMODB = frozenset(
+    (
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    )
+)
+
+
+def _fast_json():
+    """DynamoDB's data-plane answers and `GetRecords` written with `json.dumps` of moto's result
+    (items are already in the wire's attribute-value form) instead of moto's model-driven
+    serializer, which walks every attribute of every item and image and is most of what those
+    calls cost. Errors and every other operation keep moto's serializer."""
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    from moto.core.utils import get_service_model
+
+    content_type = "application/x-amz-json-1.0"
+    serialized = DynamoHandler.serialized
+    model = get_service_model("dynamodb")
+    # The members each answer may carry (moto's results hold a few more, e.g. DeleteItem's
+    # ConsumedCapacityUnits, which its serializer leaves out).
+    members = {op: frozenset(model.operation_model(op).output_shape.members) for op in FAST_DYNAMODB}
+
+    def fast_serialized(self, action_result):
+        result = action_result.result
+        action = self._get_action()
+        if isinstance(result, dict) and action in FAST_DYNAMODB:
+            known = {k: v for k, v in result.items() if k in members[action]}
+            headers = {"Content-Type": content_type}
+            headers.update(self.response_headers)
+            return 200, headers, json.dumps(_without_none(known), default=_wire)
+        return serialized(self, action_result)
+
+    def get_records(self):
+        iterator = self._get_param("ShardIterator")
+        limit = self._get_param("Limit") or 1000
+        result = self.backend.get_records(iterator, limit)
+        return json.dumps(result, default=_wire), {"Content-Type": content_type}
+
+    DynamoHandler.serialized = fast_serialized
+    DynamoDBStreamsHandler.get_records = get_records
+
+
+def _dispatcher():
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return DomainDispatcherApplication(create_backend_app)
+
+
+def main(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--werkzeug", action="store_true", help="moto's own CLI (werkzeug)")
+    parser.add_argument("--slow-json", action="store_true", help="moto's own serializer only")
+    args = parser.parse_args(argv)
+    _bound_stream_iterators()
+    if not args.slow_json:
+        _fast_json()
+    if args.werkzeug:
+        from moto.server import main as moto_main
+
+        moto_main(["-H", args.host, "-p", str(args.port)])
+        return
+    import logging
+
+    import waitress
+
+    # Errors (a handler's traceback) still go to the log; there is no line per request.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    waitress.serve(
+        _dispatcher(),
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        # The gateway and the benchmarks keep their connections open (an SDK client pools them).
+        connection_limit=1000,
+        ident="moto",
+        _quiet=True,
+    )
+
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -71,8 +71,9 @@ for ((i = 0; ; i++)); do
   sleep 0.1
 done
 
-# And one not started yet, for the phase starts: 202 once, then 409 (running, completed, order)
-# and 422 (validation without a dns persona).
+# And one not started yet, for the phase controls: a start 202 once, then 409 (running,
+# completed, order) and 422 (validation without a dns persona); pause, resume and stop 202 or
+# 409 (`PHASE_NOT_RUNNING` / `PHASE_NOT_PAUSED`) depending on where discovery is.
 fresh=$(api POST /campaigns "${seed_body/schemathesis seed/schemathesis fresh}" | json id)
 
 cat >"$out/schemathesis.toml" <<EOF
@@ -81,7 +82,7 @@ include-operation-id = ["getCampaign", "getCampaignStatus", "listDomains", "repl
 parameters = { "path.id" = "$campaign" }
 
 [[operations]]
-include-operation-id = ["startPhase"]
+include-operation-id = ["startPhase", "pausePhase", "resumePhase", "stopPhase"]
 parameters = { "path.id" = "$fresh" }
 EOF
 

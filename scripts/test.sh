@@ -36,6 +36,14 @@ scripts/stack.sh start
 step "integration tests against the local stack"
 cargo test --quiet -p integration-tests
 
+step "bootstrap test: every function's real binary behind a Runtime API emulator, its events/ fixture, moto"
+scripts/bootstrap-test.sh
+
+step "smoke: scripts/smoke.sh, the Full Auto flow a deployed stack is checked with, against the local stack"
+smoke_token=$(curl -fsS -X POST "$CAMPAIGN_API_URL/_local/token" -H 'content-type: application/json' \
+  -d "{\"sub\":\"smoke-$(date +%s)\"}" | "$VENV/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+scripts/smoke.sh "$CAMPAIGN_API_URL" "$CAMPAIGN_WS_URL" "$smoke_token"
+
 step "schemathesis: docs/openapi.json against the local stack"
 scripts/schemathesis.sh
 

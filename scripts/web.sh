@@ -5,7 +5,8 @@
 #   build      vite build into web/dist (skipped when dist is newer than every source)
 #   serve      serve web/dist on 127.0.0.1:${WEB_PORT:-8080} in the foreground; /config.json points
 #              at $CAMPAIGN_API_URL / $CAMPAIGN_WS_URL (defaults: the local stack)
-#   test-unit  Vitest
+#   test-unit  src/api/schema.ts is openapi-typescript's output for docs/openapi.json (regenerate:
+#              npm --prefix web run gen:api), then Vitest
 #   test-e2e   Playwright + Debian chromium against the running stack ($CAMPAIGN_API_URL,
 #              $CAMPAIGN_WS_URL, $WEB_URL); starts `serve` itself when $WEB_URL does not answer
 # Quiet on success; on failure the captured output is printed.
@@ -87,6 +88,10 @@ cmd_serve() {
 
 cmd_test_unit() {
   install_npm
+  # src/api/schema.ts must be what openapi-typescript makes of docs/openapi.json.
+  if ! (cd "$WEB" && run check-api npx openapi-typescript ../docs/openapi.json -o src/api/schema.ts --check); then
+    die "web/src/api/schema.ts is not generated from docs/openapi.json: run make openapi (or npm --prefix web run gen:api)"
+  fi
   (cd "$WEB" && run test-unit npx vitest run --reporter=dot)
   echo "web: unit tests passed ($(grep -Eo 'Tests +[0-9]+ passed' "$LOG_DIR/test-unit.log" | tr -s ' ' | sed 's/Tests //' | head -1))"
 }

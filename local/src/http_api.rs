@@ -160,7 +160,10 @@ fn aws_json_error(status: u16, body: impl Into<AxumBody>) -> Response {
 
 /// Sends an AWS JSON-protocol request on to moto unchanged and relays the answer.
 async fn forward_to_moto(gw: &Gateway, headers: &HeaderMap, body: axum::body::Bytes) -> Response {
-    let mut forward = gw.http.post(&gw.moto_endpoint).body(body);
+    let mut forward = gw
+        .http
+        .post(gw.moto_endpoint_for(&amz_target(headers)))
+        .body(body);
     for (name, value) in headers {
         if name != "host" && name != "content-length" {
             forward = forward.header(name.as_str(), value.as_bytes());

@@ -2,17 +2,28 @@
 //!
 //! - HTTP API on `LOCAL_HTTP_PORT` (3000): API Gateway HTTP API + JWT authorizer → `api`.
 //! - WebSocket API + its Management API on `LOCAL_WS_PORT` (3001) → `ws-*` (see `ws.rs`).
-//! - Event-source pollers: SQS queues → their functions, the campaigns stream → its consumers.
+//! - Event-source pollers: SQS queues → their functions, the campaigns stream → its consumers
+//!   (`pollers.rs`, `streams.rs`), stream batches that exhaust their retries → the on-failure
+//!   queue (`on_failure.rs`).
 //! - On start, creates the tables and queues of `infra/resources.json` on moto.
+//! - `/_local/profile`: the latency profile (`profile.rs`), timed by the SDK clients' observed
+//!   HTTP client (`sdk_http.rs`), which also wakes the stream pollers after each table write.
 //!
-//! Endpoints come from `AWS_ENDPOINT_URL`; nothing in the handlers knows it runs locally.
+//! Endpoints come from the SDK's standard variables — `AWS_ENDPOINT_URL`, or one per service
+//! (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`, `AWS_ENDPOINT_URL_SQS`: the
+//! local stack runs DynamoDB + Streams and SQS in two moto processes); nothing in the handlers
+//! knows it runs locally.
 
 mod auth;
 mod chaos;
 mod faults;
 mod http_api;
+mod on_failure;
 mod pollers;
+mod profile;
 mod resources;
+mod sdk_http;
+mod streams;
 mod ws;
 
 use std::sync::Arc;
@@ -26,7 +37,8 @@ use campaign_shared::{AppState, Settings};
 use futures_util::FutureExt;
 use lambda_runtime::{Context, LambdaEvent};
 
-use crate::pollers::{SqsHandler, SqsMapping, StreamConsumer, StreamHandler};
+use crate::pollers::{SqsHandler, SqsMapping, StreamHandler};
+use crate::streams::StreamConsumer;
 
 #[derive(Clone)]
 pub struct Gateway {
@@ -40,11 +52,23 @@ pub struct Gateway {
     /// The handlers' clients while chaos is on: DynamoDB and SQS through `/_local/chaos/*`.
     pub chaos_state: AppState,
     pub http: reqwest::Client,
+    /// moto's DynamoDB (and Streams) endpoint, and its SQS endpoint (the same unless moto runs
+    /// one process per service).
     pub moto_endpoint: String,
+    pub moto_sqs_endpoint: String,
     pub self_url: String,
 }
 
 impl Gateway {
+    /// moto's endpoint for an AWS JSON request with this `X-Amz-Target`.
+    pub fn moto_endpoint_for(&self, target: &str) -> &str {
+        if target.starts_with("AmazonSQS.") {
+            &self.moto_sqs_endpoint
+        } else {
+            &self.moto_endpoint
+        }
+    }
+
     /// The state a handler invocation gets: the normal clients, or the chaos proxies' while
     /// chaos with DynamoDB or SQS faults is on.
     pub fn handler_state(&self) -> AppState {
@@ -196,8 +220,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let bind = env("LOCAL_BIND", "127.0.0.1");
     let http_port: u16 = env("LOCAL_HTTP_PORT", "3000").parse()?;
     let ws_port: u16 = env("LOCAL_WS_PORT", "3001").parse()?;
-    let moto_endpoint = env("AWS_ENDPOINT_URL", "http://127.0.0.1:4566");
-    let sdk = campaign_shared::sdk::load_sdk_config().await;
+    let moto_endpoint = env(
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        &env("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+    );
+    let moto_sqs_endpoint = env(
+        "AWS_ENDPOINT_URL_SQS",
+        &env("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+    );
+    // Every SDK client of this gateway sends through the observed HTTP client: writes to the
+    // campaigns table wake the stream pollers, and the profile times each request.
+    let stream_writes = sdk_http::StreamWrites::new(vec![Settings::from_env().campaigns_table]);
+    let sdk = campaign_shared::sdk::load_sdk_config()
+        .await
+        .into_builder()
+        .http_client(sdk_http::ObservedClient::new(stream_writes.clone()))
+        .build();
     let aws = Aws::new(sdk.clone());
     let res = resources::Resources::load();
 
@@ -283,6 +321,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         chaos_state,
         http: reqwest::Client::new(),
         moto_endpoint: moto_endpoint.clone(),
+        moto_sqs_endpoint,
         self_url,
     };
 
@@ -297,6 +336,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let publisher = Arc::new(Publisher::new(push.clone()));
 
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+    // Both stream mappings' on-failure destination (the template's DestinationConfig.OnFailure).
+    let stream_failures = on_failure::Destination {
+        queue_url: queue_url(
+            res.queue_name("StreamFailureQueue")
+                .ok_or("infra/resources.json has no StreamFailureQueue")?,
+        )
+        .await?
+        .0,
+    };
     let concurrency: usize = env("LOCAL_POLLERS_PER_QUEUE", "2").parse().unwrap_or(2);
     for f in &res.functions {
         match f.trigger.as_str() {
@@ -330,16 +378,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 };
                 let consumer = Arc::new(StreamConsumer {
                     function: f.dir.clone(),
+                    function_arn: on_failure::function_arn(&f.dir),
                     timeout: f.timeout(),
                     batch_size: f.batch_size.unwrap_or(100),
                     maximum_retry_attempts: f.maximum_retry_attempts.unwrap_or(10),
                     handler,
+                    on_failure: stream_failures.clone(),
                 });
-                tokio::spawn(pollers::run_stream(
+                tokio::spawn(streams::run_stream(
                     gw.clone(),
                     streams.clone(),
                     campaigns_table.clone(),
                     consumer,
+                    stream_writes.subscribe(),
                 ));
             }
             "schedule" if f.dir == "sweeper" => {
@@ -374,7 +425,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     let listener = tokio::net::TcpListener::bind((bind.as_str(), http_port)).await?;
     tracing::info!(url = %gw.self_url, moto = %moto_endpoint, "local gateway ready");
-    axum::serve(listener, http_api::router(gw.clone()))
+    let app = http_api::router(gw.clone())
+        .layer(axum::middleware::from_fn(profile::http_layer))
+        .merge(profile::router());
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -136,8 +136,9 @@ fn schema(hash: &Key, range: Option<&Key>) -> Vec<KeySchemaElement> {
 }
 
 /// Keeps the resources there: moto holds its state in memory, so a restarted moto comes back
-/// empty. Once a second, checks that `probe_table` exists and re-creates everything if not
-/// (what was stored before is gone; the pollers find the new queues and stream by themselves).
+/// empty. Once a second, checks that `probe_table` and the first queue exist (DynamoDB and SQS
+/// run in two moto processes, either may restart) and re-creates what is missing (what was
+/// stored before is gone; the pollers find the new queues and stream by themselves).
 pub async fn keep_created(
     ddb: aws_sdk_dynamodb::Client,
     sqs: aws_sdk_sqs::Client,
@@ -146,14 +147,25 @@ pub async fn keep_created(
 ) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        let missing = match ddb.describe_table().table_name(&probe_table).send().await {
+        let table_missing = match ddb.describe_table().table_name(&probe_table).send().await {
             Err(e) => e
                 .as_service_error()
                 .is_some_and(|e| e.is_resource_not_found_exception()),
             Ok(_) => false,
         };
-        if missing {
-            tracing::warn!("moto lost its tables (restarted?); creating the resources again");
+        let queue_missing = match res.queues.first() {
+            Some(q) => match sqs.get_queue_url().queue_name(&q.name).send().await {
+                Err(e) => e
+                    .as_service_error()
+                    .is_some_and(|e| e.is_queue_does_not_exist()),
+                Ok(_) => false,
+            },
+            None => false,
+        };
+        if table_missing || queue_missing {
+            tracing::warn!(
+                "moto lost its tables or queues (restarted?); creating the resources again"
+            );
             match create_all(&ddb, &sqs, &res).await {
                 Ok(()) => tracing::warn!("resources created again; earlier data is lost"),
                 Err(e) => tracing::warn!(error = %e, "could not create the resources yet"),

@@ -8,8 +8,9 @@ use aws_sdk_dynamodb::error::SdkError;
 use serde::{Deserialize, Serialize};
 
 /// One problem with one input field, as listed in `error.details`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldProblem {
+    /// e.g. `config.discovery.numDomains`, `config.discovery.tlds[1]`, `limit`.
     pub field: String,
     pub problem: String,
 }

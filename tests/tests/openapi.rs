@@ -169,7 +169,7 @@ async fn every_documented_operation_is_served_and_nothing_else() {
         ("GET", format!("/campaigns/{campaign}/phases/discovery")),
         (
             "POST",
-            format!("/campaigns/{campaign}/phases/discovery/stop"),
+            format!("/campaigns/{campaign}/phases/discovery/restart"),
         ),
         ("GET", format!("/campaigns/{campaign}/config/extra")),
         ("GET", format!("/personas/{}/config", ids.persona)),

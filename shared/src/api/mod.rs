@@ -5,6 +5,7 @@
 
 pub mod campaigns;
 pub mod http;
+pub mod openapi;
 pub mod resources;
 
 use ::http::header::{HeaderName, HeaderValue};

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::phase::{AutoStart, AutoStartStatus, PhaseState, PhaseStatus};
 use super::pipeline::{PIPELINE, PhaseName};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     StepByStep,

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::error::FieldProblem;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PersonaKind {
     Dns,
@@ -57,20 +57,21 @@ pub trait OwnedResource: Serialize + serde::de::DeserializeOwned + Send + Sync +
     fn view(&self) -> Self::View<'_>;
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonaView<'a> {
     pub id: Uuid,
     pub name: &'a str,
     pub kind: PersonaKind,
     pub enabled: bool,
+    #[schema(value_type = Object)]
     pub config: &'a serde_json::Map<String, serde_json::Value>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProxyView<'a> {
     pub id: Uuid,

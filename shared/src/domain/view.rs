@@ -16,22 +16,28 @@ use super::pipeline::PhaseName;
 use crate::error::FieldProblem;
 
 /// A phase's pre-start checks as of now (`readiness` of API.md).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     pub phase: PhaseName,
     pub ready: bool,
     pub problems: Vec<FieldProblem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AutoStartView {
     pub status: AutoStartStatus,
+    /// The phase this request is for (null: never requested).
+    #[schema(required = true)]
     pub phase: Option<PhaseName>,
     pub attempts: u32,
+    #[schema(required = true)]
     pub requested_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub started_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub latency_ms: Option<i64>,
+    #[schema(required = true)]
     pub error: Option<ErrorInfo>,
 }
 
@@ -49,20 +55,27 @@ impl AutoStartView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PhaseView {
     pub phase: PhaseName,
     pub status: PhaseStatus,
+    #[schema(required = true)]
     pub trigger: Option<Trigger>,
     pub progress: Progress,
+    #[schema(required = true)]
     pub started_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub completed_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub error: Option<ErrorInfo>,
+    /// Outcome counts of the recorded chunks (validation: resolved / unresolved / error);
+    /// absent while empty.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub summary: BTreeMap<String, u64>,
     pub auto_start: AutoStartView,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub recovery: Option<Recovery>,
 }
 
@@ -84,7 +97,7 @@ impl PhaseView {
 }
 
 /// `GET /campaigns/{id}` and every campaign a write route answers with.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CampaignView<'a> {
     pub id: Uuid,
@@ -98,11 +111,12 @@ pub struct CampaignView<'a> {
     pub phases: Vec<PhaseView>,
     pub auto_start: AutoStartView,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub readiness: Option<&'a [Readiness]>,
 }
 
 /// `GET /campaigns/{id}/status` and the WebSocket `subscribed` answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusView<'a> {
     pub campaign_id: Uuid,
@@ -111,6 +125,7 @@ pub struct StatusView<'a> {
     pub auto_start: AutoStartView,
     pub phases: Vec<PhaseView>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub readiness: Option<&'a [Readiness]>,
     pub updated_at: DateTime<Utc>,
 }

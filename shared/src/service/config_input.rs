@@ -16,11 +16,28 @@ use crate::store::ResourceStore;
 
 /// `POST /campaigns` body: every field optional so that a missing one is a 422 problem together
 /// with every other problem, not a 400.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(
+    description = "A new campaign. Problems in a well-formed body are one 422 `INVALID_CONFIG` listing every problem field."
+)]
 pub struct CreateCampaignInput {
+    /// 1–120 characters, not blank; stored trimmed.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 120,
+        pattern = r"\S"
+    )]
     pub name: Option<String>,
+    /// Default `step_by_step`; `full_sequence` queues the first phase's auto-start in the same
+    /// request.
+    #[schema(nullable = false)]
     pub mode: Option<Mode>,
+    /// May be omitted, or leave out a phase's section (a draft to configure later with
+    /// `PUT …/config`).
+    #[schema(value_type = Object, required = false)]
     pub config: Option<Map<String, Value>>,
 }
 

@@ -19,19 +19,37 @@ use crate::store::{Page, ResourceStore, Write};
 
 type JsonMap = serde_json::Map<String, serde_json::Value>;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonaInput {
+    /// 1–120 characters, not blank; required at create.
+    #[schema(nullable = false, min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: Option<String>,
+    /// Required at create.
+    #[schema(nullable = false)]
     pub kind: Option<PersonaKind>,
+    /// Default `true` at create.
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
+    /// At most 16 KiB of JSON, checked by the phase that uses the persona's kind (`dns`: a
+    /// `DnsPersonaConfig`). Default `{}` at create.
+    #[schema(value_type = Object, required = false)]
     pub config: Option<JsonMap>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProxyInput {
+    /// `http://host:port` or `socks5://host:port`: host a DNS name or IPv4 address, port
+    /// 1–65535. Required at create.
+    #[schema(
+        nullable = false,
+        pattern = r"^(http|socks5)://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*:[1-9][0-9]{0,4}$",
+        example = "http://127.0.0.1:8080"
+    )]
     pub address: Option<String>,
+    /// Default `true` at create.
+    #[schema(nullable = false)]
     pub enabled: Option<bool>,
 }
 

@@ -89,9 +89,9 @@ describe('answers', () => {
   });
 
   it('recovery and failure texts', () => {
-    expect(recoveryText({ reason: 'stalled_phase', redrives: 1, at: null })).toBe('Recovered: re-sent the next chunk (1 of 3)');
-    expect(recoveryText({ reason: 'stale_queued', redrives: 2, at: null })).toBe('Recovered: re-sent the queued start (2 of 3)');
-    expect(recoveryText({ reason: 'odd', redrives: 1, at: null })).toContain('odd');
+    expect(recoveryText({ reason: 'stalled_phase', redrives: 1, at: '2026-01-01T00:00:00Z' })).toBe('Recovered: re-sent the next chunk (1 of 3)');
+    expect(recoveryText({ reason: 'stale_queued', redrives: 2, at: '2026-01-01T00:00:00Z' })).toBe('Recovered: re-sent the queued start (2 of 3)');
+    expect(recoveryText({ reason: 'odd', redrives: 1, at: '2026-01-01T00:00:00Z' })).toContain('odd');
     expect(failureText({ code: 'STALLED', message: 'no progress' })).toMatch(/^Stalled: no progress after 3 automatic re-drives .*Start it again/);
     expect(failureText({ code: 'INVALID_CONFIG', message: 'bad', details: [{ field: 'config.personaIds', problem: 'p' }] })).toBe('INVALID_CONFIG — bad · config.personaIds: p');
     expect(failureText(null)).toBeNull();

@@ -126,11 +126,11 @@ export function applyEvent(c: Campaign, ev: CampaignEvent): Campaign {
         startedAt: restart ? ev.at : (p.startedAt ?? ev.at),
         completedAt: null,
         error: null,
-        ...(restart ? { progress: { done: 0, total: p.progress.total }, summary: null, recovery: null } : {}),
+        ...(restart ? { progress: { done: 0, total: p.progress.total }, summary: undefined, recovery: undefined } : {}),
       }));
       if (restart) {
         next.phases = next.phases.map((p, i) =>
-          i > idx ? { ...p, status: 'not_started', trigger: null, progress: { done: 0, total: 0 }, startedAt: null, completedAt: null, error: null, summary: null, recovery: null } : p,
+          i > idx ? { ...p, status: 'not_started', trigger: null, progress: { done: 0, total: 0 }, startedAt: null, completedAt: null, error: null, summary: undefined, recovery: undefined } : p,
         );
       }
       if (auto) {
@@ -164,7 +164,7 @@ export function applyEvent(c: Campaign, ev: CampaignEvent): Campaign {
     case 'phase_recovered':
       next.phases = updatePhase(c.phases, phase, (p) => ({
         ...p,
-        recovery: { reason: str(d.reason) ?? 'unknown', redrives: num(d.redrives) ?? (p.recovery?.redrives ?? 0) + 1, at: ev.at ?? null },
+        recovery: { reason: str(d.reason) ?? 'unknown', redrives: num(d.redrives) ?? (p.recovery?.redrives ?? 0) + 1, at: ev.at },
       }));
       break;
     case 'phase_completed':

@@ -39,7 +39,8 @@ describe('keywords', () => {
 });
 
 describe('wizard readiness warnings', () => {
-  const p = (id: string, kind: 'dns' | 'http', enabled = true, config: Record<string, unknown> = {}): Persona => ({ id, name: id, kind, enabled, config });
+  const meta = { createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', version: 1 };
+  const p = (id: string, kind: 'dns' | 'http', enabled = true, config: Record<string, unknown> = {}): Persona => ({ id, name: id, kind, enabled, config, ...meta });
   const personas = [p('dns1', 'dns', true, { resolvers: ['1.1.1.1:53'] }), p('dns-off', 'dns', false), p('web', 'http'), p('web-off', 'http', false)];
 
   it('no DNS persona → stops before validation; keywords needs terms and an http persona', () => {
@@ -58,7 +59,7 @@ describe('wizard readiness warnings', () => {
   });
 
   it('the first persona of a kind must be enabled', () => {
-    expect(wizardNeeds({ personaIds: ['dns-off', 'dns1', 'web-off'], proxyIds: ['px'], keywordTerms: 'x' }, personas, [{ id: 'px', address: 'http://127.0.0.1:3999', enabled: false }])).toEqual([
+    expect(wizardNeeds({ personaIds: ['dns-off', 'dns1', 'web-off'], proxyIds: ['px'], keywordTerms: 'x' }, personas, [{ id: 'px', address: 'http://127.0.0.1:3999', enabled: false, ...meta }])).toEqual([
       { phase: 'discovery', problems: ['the persona “dns-off” is disabled', 'the persona “web-off” is disabled', 'the proxy http://127.0.0.1:3999 is disabled'] },
       { phase: 'validation', problems: ['the DNS persona “dns-off” is disabled'] },
       { phase: 'keywords', problems: ['the HTTP persona “web-off” is disabled'] },

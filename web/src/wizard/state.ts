@@ -1,5 +1,5 @@
 /** Wizard state: a pure reducer, its per-step validation and the request it produces. */
-import type { CreateCampaignRequest, ErrorDetail, KeywordMatch, Mode, PatternType } from '../api/types';
+import type { ConfigInput, CreateCampaignRequest, ErrorDetail, KeywordMatch, Mode, PatternType } from '../api/types';
 import { distinctChars, formatCount, normaliseTlds, possibleDomainCount } from '../lib/domainCount';
 import { toKeywordsConfig, validateKeywords } from './keywords';
 
@@ -289,7 +289,8 @@ export function possibleCount(v: WizardValues): bigint {
   });
 }
 
-export function toCreateRequest(v: WizardValues): CreateCampaignRequest {
+/** The wizard always sends a config (the API allows a draft without one). */
+export function toCreateRequest(v: WizardValues): CreateCampaignRequest & { config: ConfigInput } {
   const keywords = toKeywordsConfig(v.keywordTerms, v.keywordPaths, v.keywordMatch);
   return {
     name: v.name.trim(),

@@ -16,7 +16,7 @@ pub const MAX_TLDS: usize = 50;
 /// a-z, 0-9 and '-', each at most once (API.md "Limits").
 pub const MAX_CHARACTER_SET: usize = 37;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PatternType {
     Prefix,
@@ -25,7 +25,7 @@ pub enum PatternType {
 }
 
 /// A validated discovery configuration, as stored and as returned by the API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DiscoveryConfig {
     pub pattern_type: PatternType,
@@ -38,14 +38,38 @@ pub struct DiscoveryConfig {
 
 /// The discovery part of a request body: every field optional so that a missing one is reported
 /// as a 422 field problem together with every other problem, not as a 400.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(
+    description = "`numDomains` distinct domains: `constantString` plus a variable part of `variableLength` characters from `characterSet` (before it for `prefix`, after it for `suffix`, both sides for `both`), for each TLD. Unacceptable values (a missing field, a label over 63 characters or starting/ending with `-`, more domains than the pattern can produce, a duplicate TLD, a domain over 253 characters) are answered 422 `INVALID_CONFIG` listing every problem; wrong JSON types or an unknown `patternType` are 400."
+)]
 pub struct DiscoveryInput {
+    #[schema(required = true, nullable = false)]
     pub pattern_type: Option<PatternType>,
+    #[schema(
+        nullable = false,
+        pattern = "^[a-z0-9-]*$",
+        max_length = 62,
+        default = ""
+    )]
     pub constant_string: Option<String>,
+    #[schema(required = true, nullable = false, minimum = 1, maximum = 12)]
     pub variable_length: Option<i64>,
+    /// At least 2 distinct characters of `[a-z0-9-]`, each at most once; `-` is never used at a
+    /// label edge.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^[a-z0-9-]+$",
+        min_length = 2,
+        max_length = 37
+    )]
     pub character_set: Option<String>,
+    /// Distinct, e.g. `.com`, `.co.uk`.
+    #[schema(required = true, nullable = false, min_items = 1, max_items = 50)]
     pub tlds: Option<Vec<String>>,
+    /// No more than the pattern can produce.
+    #[schema(required = true, nullable = false, minimum = 1, maximum = 1000000)]
     pub num_domains: Option<i64>,
 }
 

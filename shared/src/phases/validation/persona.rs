@@ -8,12 +8,18 @@ use crate::error::FieldProblem;
 use crate::net::AddressPolicy;
 
 /// The `config` of a persona of kind `dns`, used by the validation phase.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DnsPersonaConfig {
+    /// `ip:port`, e.g. `127.0.0.1:5353` or `[::1]:53`; public addresses only (or
+    /// `ALLOWED_PRIVATE_CIDRS`).
+    #[schema(value_type = Vec<String>, min_items = 1, max_items = 8)]
     pub resolvers: Vec<std::net::SocketAddr>,
+    #[schema(required = false, default = 2000, minimum = 50, maximum = 10000)]
     pub timeout_ms: u64,
+    #[schema(required = false, default = 16, minimum = 1, maximum = 256)]
     pub concurrency: usize,
+    #[schema(required = false, default = 200, minimum = 1, maximum = 10000)]
     pub rate_limit_per_second: u32,
 }
 

@@ -1,0 +1,194 @@
+//! The HTTP client under every AWS SDK client of the gateway (the handlers' DynamoDB and SQS,
+//! the pollers', the Management API's): the SDK's default client, observed.
+//!
+//! - Each successful DynamoDB write that names a table with a stream bumps [`StreamWrites`],
+//!   so the stream pollers read the new records at once instead of polling on a timer (every
+//!   writer of those tables in the local stack is a handler hosted here; anything else — a
+//!   developer's own CLI call — is still seen by the pollers' idle poll).
+//! - While the latency profile is on ([`crate::profile`]), each request is recorded as an `aws`
+//!   span: operation, table, status and the invocation or poller that made it.
+//!
+//! Invariants: requests and responses pass through unchanged; what is inspected is the
+//! `X-Amz-Target` header and the in-memory JSON body (the SDK's requests to these services are
+//! never streamed).
+
+use std::fmt;
+use std::sync::Arc;
+
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use tokio::sync::watch;
+
+use crate::profile;
+
+/// Counts the successful writes to the tables with a stream; stream pollers wait on it.
+#[derive(Clone, Debug)]
+pub struct StreamWrites {
+    tables: Arc<[String]>,
+    tx: Arc<watch::Sender<u64>>,
+}
+
+impl StreamWrites {
+    pub fn new(tables: Vec<String>) -> Self {
+        Self {
+            tables: tables.into(),
+            tx: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.tx.subscribe()
+    }
+
+    fn bump(&self) {
+        self.tx.send_modify(|n| *n += 1);
+    }
+
+    /// Whether a request body names one of the tables (as a JSON string).
+    fn names_watched_table(&self, body: &[u8]) -> bool {
+        self.tables.iter().any(|t| {
+            let quoted = format!("\"{t}\"");
+            body.windows(quoted.len()).any(|w| w == quoted.as_bytes())
+        })
+    }
+}
+
+const DDB_WRITES: &[&str] = &[
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+];
+
+/// `("DynamoDB", "PutItem")` from `X-Amz-Target: DynamoDB_20120810.PutItem`; the Management
+/// API (REST, no target) is `("ApiGatewayManagement", "PostToConnection")` and the like.
+fn operation(request: &HttpRequest) -> (&'static str, String) {
+    if let Some(target) = request.headers().get("x-amz-target") {
+        let (service, op) = target.split_once('.').unwrap_or((target, ""));
+        let service = match service {
+            s if s.starts_with("DynamoDBStreams") => "Streams",
+            s if s.starts_with("DynamoDB") => "DynamoDB",
+            "AmazonSQS" => "SQS",
+            _ => "other",
+        };
+        return (service, op.to_string());
+    }
+    let op = match request.method() {
+        "POST" => "PostToConnection",
+        "GET" => "GetConnection",
+        "DELETE" => "DeleteConnection",
+        other => other,
+    };
+    ("ApiGatewayManagement", op.to_string())
+}
+
+/// The `TableName` a JSON request names (the first one).
+fn table_name(body: &[u8]) -> Option<String> {
+    let key = b"\"TableName\":\"";
+    let at = body.windows(key.len()).position(|w| w == key)? + key.len();
+    let end = body[at..].iter().position(|b| *b == b'"')?;
+    Some(String::from_utf8_lossy(&body[at..at + end]).into_owned())
+}
+
+#[derive(Clone, Debug)]
+pub struct ObservedClient {
+    inner: SharedHttpClient,
+    writes: StreamWrites,
+}
+
+impl ObservedClient {
+    /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc), observed.
+    pub fn new(writes: StreamWrites) -> Self {
+        let inner = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .build_https();
+        Self { inner, writes }
+    }
+}
+
+impl HttpClient for ObservedClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(ObservedConnector {
+            inner: self.inner.http_connector(settings, components),
+            writes: self.writes.clone(),
+        })
+    }
+}
+
+struct ObservedConnector {
+    inner: SharedHttpConnector,
+    writes: StreamWrites,
+}
+
+impl fmt::Debug for ObservedConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ObservedConnector")
+    }
+}
+
+impl HttpConnector for ObservedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let (service, op) = operation(&request);
+        let body = request.body().bytes().unwrap_or_default();
+        let watched_write = service == "DynamoDB"
+            && DDB_WRITES.contains(&op.as_str())
+            && self.writes.names_watched_table(body);
+        let span = profile::on().then(|| {
+            let mut span = profile::Span::new("aws", format!("{service}.{op}"), profile::now_us());
+            span.table = table_name(body);
+            if let Some(ctx) = profile::current() {
+                span.function = Some(ctx.function.to_string());
+                span.invocation = ctx.invocation;
+            }
+            span
+        });
+        let writes = self.writes.clone();
+        let response = self.inner.call(request);
+        HttpConnectorFuture::new(async move {
+            let result = response.await;
+            let status = result.as_ref().ok().map(|r| r.status());
+            if watched_write && status.is_some_and(|s| s.is_success()) {
+                writes.bump();
+            }
+            if let Some(mut span) = span {
+                span.dur_us = profile::now_us() - span.start_us;
+                span.status = status.map(|s| s.as_u16());
+                profile::record(span);
+            }
+            result
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_table_and_watched_writes() {
+        let body = br#"{"TableName":"campaign-autostart-campaigns","Item":{}}"#;
+        assert_eq!(
+            table_name(body).as_deref(),
+            Some("campaign-autostart-campaigns")
+        );
+        let writes = StreamWrites::new(vec!["campaign-autostart-campaigns".into()]);
+        assert!(writes.names_watched_table(body));
+        assert!(!writes.names_watched_table(br#"{"TableName":"campaign-autostart-campaigns-x"}"#));
+        let mut rx = writes.subscribe();
+        writes.bump();
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(*rx.borrow_and_update(), 1);
+    }
+}
