@@ -42,6 +42,21 @@ pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// The receive's long-poll wait (SQS's maximum, what Lambda's pollers use).
 pub const LONG_POLL_SECONDS: i32 = 20;
 
+/// The receive's own time-outs: the gateway's SDK config cuts an attempt at 2 s (the handlers'
+/// `SDK_OPERATION_TIMEOUT_MS`), which would abandon every long poll after 2 s while moto keeps
+/// waiting on it for the full 20 s — each poller then holds ten of moto's worker threads and
+/// exhausts them, and every SQS call of the stack times out. A receive may take its wait plus
+/// a margin.
+fn receive_timeouts() -> aws_sdk_sqs::config::Builder {
+    let attempt = Duration::from_secs(LONG_POLL_SECONDS as u64 + 5);
+    aws_sdk_sqs::config::Builder::default().timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .operation_attempt_timeout(attempt)
+            .operation_timeout(attempt * 2)
+            .build(),
+    )
+}
+
 pub struct SqsMapping {
     pub function: String,
     pub timeout: Duration,
@@ -180,6 +195,8 @@ async fn poll_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
             .message_attribute_names("All")
+            .customize()
+            .config_override(receive_timeouts())
             .send()
             .await;
         let messages = match received {
