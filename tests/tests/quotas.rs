@@ -137,6 +137,68 @@ async fn domains_per_day_are_counted_at_each_start_with_retry_after() {
     );
 }
 
+/// A start refused by a quota is a cancelled transaction (the campaign's write and the
+/// counter's): nothing of it may reach the campaigns table's stream, and the stream consumers
+/// must go on reading it. On moto, a cancelled transaction used to put its writes on the stream
+/// and then swap the table for a copy, whose new writes the consumers never saw (no more events,
+/// no next chunk for any campaign) — see scripts/moto_server.py.
+#[tokio::test]
+async fn a_refused_start_leaves_no_trace_and_the_stream_flows_on() {
+    let c = Client::new_user().await;
+    let id = c.create_campaign(&big("step_by_step", 1_000_000)).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut ws = Socket::connect(&c).await;
+    assert_eq!(ws.subscribe(&id).await["type"], "subscribed");
+    for _ in 0..2 {
+        control(&c, &id, "start").await.expect(202);
+        control(&c, &id, "stop").await.expect(202);
+    }
+    let refused = control(&c, &id, "start")
+        .await
+        .expect_error(429, "QUOTA_EXCEEDED");
+    assert_eq!(quota_problem(&refused).0, "quota.domainsPerDay");
+    let s = c
+        .get(&format!("/campaigns/{id}/status"))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(phase(&s, "discovery")["status"], "stopped", "{s}");
+
+    // A write after the refused one reaches the subscriber, and nothing between says the
+    // refused start happened (every phase_started is one of the two accepted starts).
+    c.delete(&format!("/campaigns/{id}")).await.expect(204);
+    let events = ws
+        .events_until(&id, WAIT, |e| e["type"] == "campaign_deleted")
+        .await;
+    let mut started: Vec<u64> = events
+        .iter()
+        .filter(|e| e["type"] == "phase_started")
+        .filter_map(|e| e["version"].as_u64())
+        .collect();
+    started.sort_unstable();
+    started.dedup();
+    assert_eq!(started.len(), 2, "phase_started versions {started:?}");
+
+    // The dispatcher still follows the stream: another user's discovery runs all its chunks.
+    let other = Client::new_user().await;
+    let n = 5_000;
+    let oid = other
+        .create_campaign(&campaign_body("step_by_step", n))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    control(&other, &oid, "start").await.expect(202);
+    let done = other
+        .wait_status(&oid, WAIT, |s| {
+            phase(s, "discovery")["status"] == "completed"
+        })
+        .await;
+    assert_eq!(phase(&done, "discovery")["progress"]["done"], n);
+}
+
 #[tokio::test]
 async fn websocket_connections_are_capped_per_user() {
     let c = Client::new_user().await;
