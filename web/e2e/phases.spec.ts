@@ -1,5 +1,5 @@
 /**
- * Phase control, readiness and quotas in the browser, against the real local stack: each test
+ * Phase control and readiness in the browser, against the real local stack: each test
  * asserts what the user must see (badges, buttons, toasts, numbers), then checks the server's
  * data (exact domain lists), never a transient state a fast event may skip.
  */

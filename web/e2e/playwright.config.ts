@@ -19,11 +19,6 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   retries: 0,
   reporter: [['list']],
-  // The quota spec runs last, after everything else (see e2e/quota.spec.ts).
-  projects: [
-    { name: 'browser', testIgnore: /quota\.spec\.ts$/ },
-    { name: 'quota', testMatch: /quota\.spec\.ts$/, dependencies: ['browser'] },
-  ],
   use: {
     baseURL: WEB_URL,
     browserName: 'chromium',

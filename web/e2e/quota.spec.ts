@@ -1,8 +1,7 @@
 /**
- * 429 QUOTA_EXCEEDED in the browser. Runs after every other spec (its own project in
- * playwright.config.ts): on the local stack today, a refused start leaves a phantom
- * `phase_started` record on the campaign table's stream and the stream consumers stop
- * (reported to the lead), which would starve every later test of events and chunks.
+ * 429 QUOTA_EXCEEDED in the browser: a start over the daily domain quota. The user is the
+ * test's own, so its counters are too; the refused start changes nothing on the stack
+ * (tests/tests/quotas.rs checks that the stream flows on after it).
  */
 import { expect, test } from '@playwright/test';
 import { Api, Shots, discovery, phaseRow, signIn, uniqueUser } from './support';
