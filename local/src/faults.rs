@@ -11,7 +11,9 @@
 //!
 //! `"error": "drop"` on an SQS function loses the campaign's messages instead: the poller deletes
 //! them without invoking the function (a message lost between send and handler — what the
-//! sweeper must recover from). `DELETE /_local/faults/{rule}` disarms one rule.
+//! sweeper must recover from). `"after": n` lets the first `n` matching invocations through
+//! before the rule's `times` begin (e.g. a phase that stalls after a few chunks, whatever the
+//! machine's speed). `DELETE /_local/faults/{rule}` disarms one rule.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,6 +27,9 @@ pub struct FaultRule {
     pub function: String,
     pub campaign_id: Uuid,
     pub times: u32,
+    /// Matching invocations to let through before the first faulty one.
+    #[serde(default)]
+    pub after: u32,
     pub operation: Option<String>,
     pub table: Option<String>,
     #[serde(default = "default_error")]
@@ -93,6 +98,10 @@ impl Faults {
             .find(|(_, r)| r.function == function && r.campaign_id == campaign_id)?
             .0;
         let rule = s.armed.get_mut(&id)?;
+        if rule.after > 0 {
+            rule.after -= 1;
+            return None;
+        }
         rule.times = rule.times.saturating_sub(1);
         if rule.times == 0 {
             s.armed.remove(&id);
@@ -131,5 +140,39 @@ impl Faults {
             ),
             _ => (400, DDB_THROTTLE_BODY.into()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(campaign_id: Uuid, times: u32, after: u32) -> FaultRule {
+        serde_json::from_value(serde_json::json!({
+            "function": "phase-worker", "campaignId": campaign_id, "times": times,
+            "after": after, "error": "drop"
+        }))
+        .expect("a rule")
+    }
+
+    #[test]
+    fn after_lets_the_first_invocations_through() {
+        let (faults, c, other) = (Faults::default(), Uuid::new_v4(), Uuid::new_v4());
+        let id = faults.arm(rule(c, 2, 3));
+        let taken: Vec<bool> = (0..7)
+            .map(|_| faults.take("phase-worker", c).is_some())
+            .collect();
+        assert_eq!(taken, [false, false, false, true, true, false, false]);
+        assert_eq!(faults.take("phase-worker", other), None);
+        assert!(!faults.disarm(id), "used up, so no longer armed");
+    }
+
+    #[test]
+    fn after_defaults_to_zero() {
+        let rule: FaultRule = serde_json::from_value(serde_json::json!({
+            "function": "phase-worker", "campaignId": Uuid::new_v4(), "times": 1
+        }))
+        .expect("a rule");
+        assert_eq!((rule.after, rule.error.as_str()), (0, "throttle"));
     }
 }

@@ -4,7 +4,7 @@
  * data (exact domain lists), never a transient state a fast event may skip.
  */
 import { expect, test, type Page, type WebSocketRoute } from '@playwright/test';
-import { Api, Shots, WS_HOST, discovery, fillWizard, phaseRow, signIn, uniqueUser } from './support';
+import { Api, Shots, Stall, WS_HOST, discovery, fillWizard, phaseRow, signIn, uniqueUser } from './support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,6 +48,9 @@ test('Pause and resume: nothing runs while paused, and the resumed phase ends wi
   const refApi = await Api.forUser(request, `${user}-ref`);
   const reference = await refApi.createCampaign('Uninterrupted reference', config);
 
+  // It runs three chunks, then waits (a lost message) until the user pauses it.
+  const stall = await Stall.after(request, c.id, 3);
+
   await signIn(page, api, user);
   await page.goto(`/#/campaigns/${c.id}`);
   await expect(page.getByRole('heading', { name: 'Pause and resume' })).toBeVisible();
@@ -56,11 +59,14 @@ test('Pause and resume: nothing runs while paused, and the resumed phase ends wi
   await row.getByRole('button', { name: 'Start discovery' }).click();
   expect((await refApi.phase(reference.id, 'discovery', 'start')).status).toBe(202);
   await expect(toast(page, 'Discovery started')).toBeVisible(ANSWER);
+  await expect.poll(() => stall.lost(), ANSWER).toBeGreaterThan(0);
   await expect(row.getByText('Running', { exact: true })).toBeVisible();
+  await expect(bar).not.toHaveAttribute('aria-valuenow', '0', ANSWER);
   await shots.take('running');
 
   await row.getByRole('button', { name: 'Pause discovery' }).click();
   await expect(toast(page, 'Discovery paused')).toBeVisible(ANSWER);
+  await stall.release();
   await expect(row.getByText('Paused', { exact: true })).toBeVisible();
   await expect(row.getByRole('button', { name: 'Resume discovery' })).toBeEnabled();
   await expect(row.getByRole('button', { name: 'Stop discovery' })).toBeEnabled();
@@ -68,6 +74,7 @@ test('Pause and resume: nothing runs while paused, and the resumed phase ends wi
 
   // The chunk in flight when it paused may still land; after that nothing moves.
   const at = await settled(api, c.id, 'paused');
+  expect(at, 'paused after some chunks, before the end').toBeGreaterThan(0);
   expect(at, 'paused before the end').toBeLessThan(N);
   await expect(bar).toHaveAttribute('aria-valuenow', String(at));
   await page.waitForTimeout(4000);
@@ -98,6 +105,8 @@ test('Pause, stop and start again; a tab that missed the events gets a clear 409
   const api = await Api.forUser(request, user);
   const N = 10_000;
   const c = await api.createCampaign('Stop and start again', { discovery: discovery(N, 5) });
+  // It runs three chunks, then waits (a lost message) until the user pauses it.
+  const stall = await Stall.after(request, c.id, 3);
 
   await signIn(page, api, user);
   await page.goto(`/#/campaigns/${c.id}`);
@@ -105,9 +114,11 @@ test('Pause, stop and start again; a tab that missed the events gets a clear 409
   const bar = row.getByRole('progressbar', { name: 'discovery progress' });
   await row.getByRole('button', { name: 'Start discovery' }).click();
   await expect(toast(page, 'Discovery started')).toBeVisible(ANSWER);
-  await expect(bar).not.toHaveAttribute('aria-valuenow', '0', { timeout: 60_000 });
+  await expect.poll(() => stall.lost(), ANSWER).toBeGreaterThan(0);
+  await expect(bar).not.toHaveAttribute('aria-valuenow', '0', ANSWER);
   await row.getByRole('button', { name: 'Pause discovery' }).click();
-  await expect(row.getByText('Paused', { exact: true })).toBeVisible();
+  await expect(row.getByText('Paused', { exact: true })).toBeVisible(ANSWER);
+  await stall.release();
 
   // A second tab opens on the paused campaign and then hears no phase event (and never falls
   // back to polling): it keeps showing what it read.

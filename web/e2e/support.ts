@@ -123,6 +123,45 @@ export class Api {
   }
 }
 
+/**
+ * Holds a campaign's running phase after `chunks` chunks, whatever the machine's speed (the
+ * local stack discovers ~30,000 domains/s when idle, so a user's click cannot otherwise be sure
+ * to find it running): the phase worker's next message for the campaign is lost (a local-stack
+ * fault, local/src/faults.rs), so the phase stays `running` without progress until the sweeper
+ * re-drives it after STALE_PHASE_SECONDS (10 s locally). `times` messages are lost in a row (the
+ * sweeper's re-drives included; a fourth would fail the phase: STALLED). Release it once it no
+ * longer needs holding; a release does not resend what was lost (a resume, a stop or the sweeper
+ * moves the phase on).
+ */
+export class Stall {
+  private constructor(
+    private readonly request: APIRequestContext,
+    private readonly ruleId: number,
+  ) {}
+
+  /** `times` 3: held for three of the sweeper's stale periods (~30 s locally); its third re-drive goes through. */
+  static async after(request: APIRequestContext, campaignId: string, chunks: number, times = 3): Promise<Stall> {
+    const res = await request.post(`${API}/_local/faults`, {
+      data: { function: 'phase-worker', campaignId, after: chunks, times, error: 'drop' },
+    });
+    expect(res.status(), 'POST /_local/faults').toBe(201);
+    return new Stall(request, (await res.json()).ruleId);
+  }
+
+  /** How many messages it lost so far. */
+  async lost(): Promise<number> {
+    const res = await this.request.get(`${API}/_local/faults/${this.ruleId}`);
+    expect(res.status()).toBe(200);
+    return (await res.json()).injected;
+  }
+
+  /** Disarms the rule (404 when its `times` were all used: nothing left to disarm). */
+  async release(): Promise<void> {
+    const res = await this.request.delete(`${API}/_local/faults/${this.ruleId}`);
+    expect([204, 404]).toContain(res.status());
+  }
+}
+
 export function discovery(numDomains = 120, variableLength = 3) {
   return { patternType: 'prefix', constantString: 'shop', variableLength, characterSet: 'abcdefghij', tlds: ['.com', '.net'], numDomains };
 }
