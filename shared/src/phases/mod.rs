@@ -19,6 +19,7 @@ use crate::settings::Settings;
 use crate::store::ChunkOutput;
 
 pub mod discovery;
+pub mod keywords;
 pub mod validation;
 
 /// The phases' implementations, in pipeline order.
