@@ -2,5 +2,6 @@
 //! configuration section, its `http` persona, the fetcher and the page scan.
 
 pub mod config;
+pub mod fetch;
 pub mod persona;
 pub mod scan;

@@ -1,0 +1,604 @@
+//! The keywords phase's fetcher: for each domain that DNS validation resolved, fetch
+//! `scheme://domain:port/path` for every configured path with the `http` persona, scan each page
+//! (`scan.rs`) and decide the domain's [`HttpCheck`] (statuses in `fetch/result.rs`).
+//!
+//! Decisions (numbered for the lead's DECISIONS.md):
+//! 1. **Own connections.** hyper's connection-level HTTP/1.1 client on connections this module
+//!    opens (`fetch/conn.rs`): the exact address, the proxy protocol and the per-hop policy
+//!    check are ours, not a pool's or a connector's. No HTTP/2 (one request at a time per
+//!    domain; HTTP/1.1 is what every server speaks). A connection is reused for the next path
+//!    or same-host redirect of the same domain when the answer allows it.
+//! 2. **Addresses.** No DNS lookup for a domain: its requests go to the addresses validation
+//!    resolved (IPv4 first, each tried in turn), with `Host` and TLS SNI = the domain. Every
+//!    address connected to — the domain's, a redirect target's, the proxy's — must pass
+//!    [`AddressPolicy::check`]; addresses that fail are skipped, and when none is left the
+//!    result is `error: "blocked_address"` without any connection. A domain whose addresses are
+//!    mixed connects only to its allowed ones.
+//! 3. **Redirects** (301, 302, 303, 307, 308 with `Location`; always a GET): at most
+//!    `followRedirects` are followed; one more is `error: "too_many_redirects"` (so with 0 a
+//!    redirect is that error, with its `httpStatus`). Each hop is checked again: the same host
+//!    uses the validated addresses, an IP literal is itself, another host is resolved through
+//!    the [`HostResolver`] given (the phase should pass the campaign's DNS persona: the same
+//!    resolvers validation used) and its addresses pass the policy like any other; a host that
+//!    does not resolve is `unreachable` (`unresolved: …`); a `Location` that is not an http(s)
+//!    URL is `error: "bad_redirect"`.
+//! 4. **Proxies.** With a proxy every request goes through it (`fetch/conn.rs` has the three
+//!    cases): SOCKS5 and HTTP CONNECT are given the resolved IP (the domain only travels inside
+//!    the tunnel, as `Host`/SNI); a plain-http URL through an http proxy is an absolute-form
+//!    request naming the domain, which the proxy resolves (naming the IP would make it rewrite
+//!    `Host`). The validated address is still checked by the policy first, so a domain that
+//!    resolved to a blocked address is `blocked_address` with or without a proxy. The proxy's
+//!    host is resolved (same resolver) and checked once per fetcher; if it is blocked every
+//!    domain is `blocked_address`, if it is unreachable every domain is `unreachable`.
+//! 5. **TLS** is verified against Mozilla's roots (`webpki-root-certs`); a failure is
+//!    `unreachable` (`tls: …`). Tests pass their own CA through [`FetchOptions::roots`];
+//!    nothing turns verification off.
+//! 6. **Limits.** `concurrency` domains at once; `rateLimitPerSecond` requests started per
+//!    second over the whole fetcher (every path and redirect hop is a request), evenly spaced;
+//!    `timeoutMs` per request (resolving a redirect host, connecting, TLS, the answer and its
+//!    body; a time-out is `unreachable`, `timeout`); a 2xx body is read up to `maxBodyBytes`,
+//!    and a longer one is cut there, still scanned, and the domain is `error` (`body_too_large`)
+//!    with the hits and title of what was read — BEHAVIOUR.md lists "body over maxBodyBytes" as
+//!    an `error` case and says the cut body is still scanned; `hits` shows what it held.
+//!    `fetch_all` stops at its deadline: domains not finished are `error` (`deadline`).
+//! 7. **Several paths.** They are fetched in order; the domain is `matched`/`no_match` only if
+//!    every path gave a complete 2xx page, with hits added up over the pages and `httpStatus`,
+//!    `finalUrl` of the first path. The first path that fails decides the result (its status,
+//!    `httpStatus`, `finalUrl`, `error`) and the remaining paths are not fetched; hits and
+//!    title of the pages before it are kept.
+//! 8. **Request.** `GET` with `Host`, the persona's `User-Agent` and headers, and unless the
+//!    persona sets them `Accept: text/html,…` and `Accept-Encoding: identity` (a body in an
+//!    encoding this scan cannot read is `error`, `unsupported_content_encoding`).
+mod conn;
+mod request;
+mod resolve;
+pub mod result;
+
+#[cfg(test)]
+mod bench;
+#[cfg(test)]
+mod test_servers;
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use http::header::{ACCEPT, ACCEPT_ENCODING, HOST, USER_AGENT};
+use http::{HeaderName, HeaderValue, Request};
+use http_body_util::Empty;
+use hyper::body::Bytes;
+use rustls::{ClientConfig, RootCertStore};
+use tokio::sync::{OnceCell, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+use url::{Host, Position, Url};
+
+pub use conn::{ProxyAddress, ProxyKind};
+pub use resolve::{HostResolver, StaticResolver, SystemResolver};
+pub use result::{HttpCheck, HttpStatus};
+
+use self::conn::{Failure, Route};
+use self::request::{Answer, Conn, ConnKey};
+use self::result::*;
+use super::config::{KeywordsConfig, MatchMode};
+use super::persona::{HttpPersonaConfig, Scheme};
+use super::scan::{Matcher, extract};
+use crate::net::AddressPolicy;
+
+/// Bodies larger than this are scanned on the blocking pool, not on a runtime worker.
+const INLINE_SCAN_BYTES: usize = 64 * 1024;
+
+/// One domain to fetch: its name and the addresses validation resolved (none: `skipped`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub domain: String,
+    pub addresses: Vec<IpAddr>,
+}
+
+/// What the fetcher needs beyond the persona and the keywords config.
+pub struct FetchOptions {
+    /// The campaign's first enabled proxy, if any.
+    pub proxy: Option<ProxyAddress>,
+    /// Resolves redirect hosts and a proxy named by host (decisions 3 and 4).
+    pub resolver: Arc<dyn HostResolver>,
+    /// Trust anchors for TLS; `None`: Mozilla's roots. Only tests pass their own CA.
+    pub roots: Option<RootCertStore>,
+    /// `false` lifts the rate limit (benchmarks only).
+    pub paced: bool,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        Self {
+            proxy: None,
+            resolver: Arc::new(SystemResolver),
+            roots: None,
+            paced: true,
+        }
+    }
+}
+
+/// Fetches and scans domains with one persona and one keywords config.
+pub struct Fetcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    scheme: Scheme,
+    port: u16,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    timeout: Duration,
+    concurrency: usize,
+    pacer: Option<Pacer>,
+    max_body: usize,
+    follow_redirects: u8,
+    paths: Vec<String>,
+    terms: Vec<String>,
+    match_mode: MatchMode,
+    matcher: Arc<Matcher>,
+    policy: AddressPolicy,
+    resolver: Arc<dyn HostResolver>,
+    proxy: Option<ProxyAddress>,
+    route: OnceCell<Result<Route, Failure>>,
+    tls: TlsConnector,
+}
+
+/// Requests started at most once per `interval`, over every task of a fetcher.
+struct Pacer {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = (*next).max(Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+fn tls_config(roots: Option<RootCertStore>) -> Arc<ClientConfig> {
+    static DEFAULT: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    let build = |roots: RootCertStore| {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("aws-lc-rs supports the default TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Arc::new(config)
+    };
+    match roots {
+        Some(roots) => build(roots),
+        None => DEFAULT
+            .get_or_init(|| {
+                let mut roots = RootCertStore::empty();
+                roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.to_vec());
+                build(roots)
+            })
+            .clone(),
+    }
+}
+
+impl Fetcher {
+    pub fn new(
+        persona: &HttpPersonaConfig,
+        keywords: &KeywordsConfig,
+        policy: AddressPolicy,
+        options: FetchOptions,
+    ) -> Self {
+        // The persona's values were checked by `HttpPersonaConfig::parse`; one that still does
+        // not make a header (a stored config edited by hand) is left out rather than sent broken.
+        let mut headers: Vec<(HeaderName, HeaderValue)> = persona
+            .headers
+            .iter()
+            .filter_map(|(n, v)| {
+                Some((
+                    HeaderName::from_bytes(n.as_bytes()).ok()?,
+                    HeaderValue::from_str(v).ok()?,
+                ))
+            })
+            .collect();
+        if let Ok(ua) = HeaderValue::from_str(&persona.user_agent) {
+            headers.insert(0, (USER_AGENT, ua));
+        }
+        for (name, value) in [
+            (
+                ACCEPT,
+                "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.8",
+            ),
+            (ACCEPT_ENCODING, "identity"),
+        ] {
+            if !headers.iter().any(|(n, _)| *n == name) {
+                headers.push((name, HeaderValue::from_static(value)));
+            }
+        }
+        let rate = persona.rate_limit_per_second.max(1);
+        let inner = Inner {
+            scheme: persona.scheme,
+            port: persona.port,
+            headers,
+            timeout: persona.timeout(),
+            concurrency: persona.concurrency.max(1),
+            pacer: options.paced.then(|| Pacer {
+                interval: Duration::from_secs(1) / rate,
+                next: Mutex::new(Instant::now()),
+            }),
+            max_body: persona.max_body_bytes,
+            follow_redirects: persona.follow_redirects,
+            paths: keywords.paths.clone(),
+            terms: keywords.terms.clone(),
+            match_mode: keywords.match_mode,
+            matcher: Arc::new(Matcher::new(&keywords.terms)),
+            policy,
+            resolver: options.resolver,
+            proxy: options.proxy,
+            route: OnceCell::new(),
+            tls: TlsConnector::from(tls_config(options.roots)),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Fetches one domain (no deadline but the per-request time-outs).
+    pub async fn fetch(&self, target: &Target) -> HttpCheck {
+        self.inner.fetch_domain(target).await
+    }
+
+    /// Fetches every domain, `concurrency` at a time, each on its own task; a domain not finished
+    /// by `deadline` is `error` (`deadline`), so a chunk always ends. Results in input order.
+    pub async fn fetch_all(&self, targets: &[Target], deadline: Instant) -> Vec<HttpCheck> {
+        let permits = Arc::new(Semaphore::new(self.inner.concurrency));
+        let mut results: Vec<Option<HttpCheck>> = vec![None; targets.len()];
+        let mut tasks = JoinSet::new();
+        let mut index = std::collections::HashMap::new();
+        for (i, target) in targets.iter().enumerate() {
+            if target.addresses.is_empty() {
+                results[i] = Some(HttpCheck::skipped());
+                continue;
+            }
+            let (inner, target, permits) = (self.inner.clone(), target.clone(), permits.clone());
+            let handle = tasks.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                inner.fetch_domain(&target).await
+            });
+            index.insert(handle.id(), i);
+        }
+        loop {
+            match tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await {
+                Ok(Some(Ok((id, check)))) => results[index[&id]] = Some(check),
+                Ok(Some(Err(e))) => {
+                    results[index[&e.id()]] = Some(HttpCheck::error(format!("internal: {e}")))
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    tasks.abort_all();
+                    break;
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| HttpCheck::error(DEADLINE)))
+            .collect()
+    }
+}
+
+/// How one path ended.
+enum PathOutcome {
+    Page {
+        http_status: u16,
+        url: String,
+        title: Option<String>,
+        hits: Vec<u32>,
+        truncated: bool,
+    },
+    Failed {
+        failure: Failure,
+        url: String,
+    },
+}
+
+impl Inner {
+    async fn fetch_domain(&self, target: &Target) -> HttpCheck {
+        if target.addresses.is_empty() {
+            return HttpCheck::skipped();
+        }
+        let mut totals = vec![0u32; self.terms.len()];
+        let mut scanned = false;
+        let mut title: Option<String> = None;
+        let mut first: Option<(u16, String)> = None;
+        let mut conn: Option<Conn> = None;
+        for path in &self.paths {
+            let outcome = match self.start_url(&target.domain, path) {
+                Ok(url) => self.fetch_path(target, url, &mut conn).await,
+                Err(url) => PathOutcome::Failed {
+                    failure: Failure::error(BAD_URL),
+                    url,
+                },
+            };
+            match outcome {
+                PathOutcome::Page {
+                    http_status,
+                    url,
+                    title: page_title,
+                    hits,
+                    truncated,
+                } => {
+                    scanned = true;
+                    for (t, h) in totals.iter_mut().zip(hits) {
+                        *t += h;
+                    }
+                    if title.is_none() {
+                        title = page_title;
+                    }
+                    if truncated {
+                        let mut check = HttpCheck::new(HttpStatus::Error)
+                            .with_url(&url)
+                            .with_error(BODY_TOO_LARGE);
+                        check.http_status = Some(http_status);
+                        return self.finish(check, title, scanned.then_some(&totals));
+                    }
+                    first.get_or_insert((http_status, url));
+                }
+                PathOutcome::Failed { failure, url } => {
+                    let mut check = HttpCheck::new(failure.status).with_url(&url);
+                    check.http_status = failure.http_status;
+                    if let Some(e) = failure.error {
+                        check = check.with_error(e);
+                    }
+                    return self.finish(check, title, scanned.then_some(&totals));
+                }
+            }
+        }
+        let found = match self.match_mode {
+            MatchMode::Any => totals.iter().any(|n| *n > 0),
+            MatchMode::All => totals.iter().all(|n| *n > 0),
+        };
+        let (http_status, url) = first.unwrap_or_default();
+        let status = if found {
+            HttpStatus::Matched
+        } else {
+            HttpStatus::NoMatch
+        };
+        let mut check = HttpCheck::new(status).with_url(&url);
+        check.http_status = Some(http_status);
+        self.finish(check, title, Some(&totals))
+    }
+
+    fn finish(
+        &self,
+        mut check: HttpCheck,
+        title: Option<String>,
+        hits: Option<&Vec<u32>>,
+    ) -> HttpCheck {
+        check.title = title;
+        check.hits = hits.map(|counts| {
+            self.terms
+                .iter()
+                .zip(counts)
+                .filter(|(_, n)| **n > 0)
+                .map(|(t, n)| (t.clone(), *n))
+                .collect()
+        });
+        check
+    }
+
+    /// `scheme://domain:port/path`, or the text that did not parse.
+    fn start_url(&self, domain: &str, path: &str) -> Result<Url, String> {
+        let text = format!(
+            "{}://{}:{}{}",
+            self.scheme.as_str(),
+            domain,
+            self.port,
+            path
+        );
+        Url::parse(&text).map_err(|_| text)
+    }
+
+    /// One path: its requests and redirects, then the scan of the page.
+    async fn fetch_path(
+        &self,
+        target: &Target,
+        start: Url,
+        conn: &mut Option<Conn>,
+    ) -> PathOutcome {
+        let mut url = start;
+        let mut redirects = 0u8;
+        loop {
+            if let Some(pacer) = &self.pacer {
+                pacer.wait().await;
+            }
+            let answer =
+                match tokio::time::timeout(self.timeout, self.hop(target, &url, conn)).await {
+                    Ok(Ok(answer)) => answer,
+                    Ok(Err(failure)) => return failed(failure, &url),
+                    Err(_) => {
+                        *conn = None;
+                        return failed(Failure::unreachable(TIMEOUT), &url);
+                    }
+                };
+            let code = answer.status;
+            let redirect = matches!(code, 301 | 302 | 303 | 307 | 308);
+            if let (true, Some(location)) = (redirect, &answer.location) {
+                if redirects >= self.follow_redirects {
+                    return failed(Failure::http(code, Some(TOO_MANY_REDIRECTS)), &url);
+                }
+                match url.join(location) {
+                    Ok(next)
+                        if matches!(next.scheme(), "http" | "https") && next.host().is_some() =>
+                    {
+                        url = next;
+                        redirects += 1;
+                        continue;
+                    }
+                    _ => return failed(Failure::http(code, Some(BAD_REDIRECT)), &url),
+                }
+            }
+            if !(200..300).contains(&code) {
+                return failed(Failure::http(code, None), &url);
+            }
+            if let Some(enc) = answer.content_encoding.as_deref().map(str::trim)
+                && !enc.is_empty()
+                && !enc.eq_ignore_ascii_case("identity")
+            {
+                return failed(
+                    Failure::http(code, Some(&format!("{UNSUPPORTED_ENCODING}: {enc}"))),
+                    &url,
+                );
+            }
+            let (title, hits) = self.scan(answer.body, answer.content_type).await;
+            return PathOutcome::Page {
+                http_status: code,
+                url: url.to_string(),
+                title,
+                hits,
+                truncated: answer.truncated,
+            };
+        }
+    }
+
+    async fn scan(
+        &self,
+        body: Vec<u8>,
+        content_type: Option<String>,
+    ) -> (Option<String>, Vec<u32>) {
+        let matcher = self.matcher.clone();
+        let inline = body.len() <= INLINE_SCAN_BYTES;
+        let work = move || {
+            let page = extract(&body, content_type.as_deref());
+            let hits = matcher.count_page(&page);
+            (page.title, hits)
+        };
+        if inline {
+            return work();
+        }
+        match tokio::task::spawn_blocking(work).await {
+            Ok(done) => done,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    /// The proxy route, resolved and checked once.
+    async fn route(&self) -> Result<Route, Failure> {
+        let Some(proxy) = &self.proxy else {
+            return Ok(Route::Direct);
+        };
+        self.route
+            .get_or_init(|| async {
+                let ips = match proxy.host.parse::<IpAddr>() {
+                    Ok(ip) => vec![ip],
+                    Err(_) => self.resolver.resolve(&proxy.host).await.map_err(|e| {
+                        Failure::unreachable(format!("proxy: unresolved: {}: {e}", proxy.host))
+                    })?,
+                };
+                let allowed = allowed(&self.policy, &ips, proxy.port);
+                if allowed.is_empty() {
+                    return Err(Failure::blocked());
+                }
+                Ok(Route::Proxy(proxy.kind, allowed))
+            })
+            .await
+            .clone()
+    }
+
+    /// One request: where to (checked), on a reused or new connection.
+    async fn hop(
+        &self,
+        target: &Target,
+        url: &Url,
+        conn: &mut Option<Conn>,
+    ) -> Result<Answer, Failure> {
+        let scheme = if url.scheme() == "https" {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        };
+        let port = url.port_or_known_default().unwrap_or(scheme.default_port());
+        let (host, sni, ips) = match url.host() {
+            Some(Host::Domain(d)) => {
+                let d = d.trim_end_matches('.').to_ascii_lowercase();
+                let ips = if d == target.domain.trim_end_matches('.').to_ascii_lowercase() {
+                    target.addresses.clone()
+                } else {
+                    self.resolver
+                        .resolve(&d)
+                        .await
+                        .map_err(|e| Failure::unreachable(format!("unresolved: {d}: {e}")))?
+                };
+                (d.clone(), d, ips)
+            }
+            Some(Host::Ipv4(ip)) => (ip.to_string(), ip.to_string(), vec![IpAddr::V4(ip)]),
+            Some(Host::Ipv6(ip)) => (format!("[{ip}]"), ip.to_string(), vec![IpAddr::V6(ip)]),
+            None => return Err(Failure::error(BAD_URL)),
+        };
+        let targets = allowed(&self.policy, &ips, port);
+        if targets.is_empty() {
+            return Err(Failure::blocked());
+        }
+        let route = self.route().await?;
+        let key = ConnKey { scheme, host, port };
+        if let Some(mut reused) = conn.take().filter(|c| c.key == key) {
+            // A kept-alive connection the server closed meanwhile fails before any answer: the
+            // GET is then sent again on a new connection.
+            if let Ok((answer, reusable)) = reused
+                .exchange(self.request(url, reused.absolute_form)?, self.max_body)
+                .await
+            {
+                *conn = reusable.then_some(reused);
+                return Ok(answer);
+            }
+        }
+        let opened = conn::open(&route, scheme, &sni, &targets, &self.tls).await?;
+        let mut fresh = request::handshake(opened, key).await?;
+        let (answer, reusable) = fresh
+            .exchange(self.request(url, fresh.absolute_form)?, self.max_body)
+            .await?;
+        *conn = reusable.then_some(fresh);
+        Ok(answer)
+    }
+
+    fn request(&self, url: &Url, absolute_form: bool) -> Result<Request<Empty<Bytes>>, Failure> {
+        let target = if absolute_form {
+            &url[..Position::AfterQuery]
+        } else {
+            &url[Position::BeforePath..Position::AfterQuery]
+        };
+        let authority = &url[Position::BeforeHost..Position::AfterPort];
+        let mut builder = Request::get(target).header(HOST, authority);
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        builder
+            .body(Empty::new())
+            .map_err(|e| Failure::error(format!("{BAD_URL}: {e}")))
+    }
+}
+
+fn failed(failure: Failure, url: &Url) -> PathOutcome {
+    PathOutcome::Failed {
+        failure,
+        url: url.to_string(),
+    }
+}
+
+/// The addresses of `ips` at `port` the policy allows, IPv4 first.
+fn allowed(policy: &AddressPolicy, ips: &[IpAddr], port: u16) -> Vec<SocketAddr> {
+    let mut out: Vec<SocketAddr> = ips
+        .iter()
+        .map(|ip| SocketAddr::new(*ip, port))
+        .filter(|a| policy.check(*a).is_ok())
+        .collect();
+    out.sort_by_key(|a| a.is_ipv6());
+    out.dedup();
+    out
+}

@@ -1,0 +1,153 @@
+//! Micro-benchmark (ignored; run it in release):
+//! `cargo test -p campaign-shared --profile local-release keywords::fetch::bench -- --ignored --nocapture`
+//!
+//! Domains per second at concurrency 64 against a local page server (any `Host`, one ~4 KiB
+//! page), for the fetcher (`fetch_all`: policy, pacing off, URL handling, the page scan, results)
+//! and for a raw loop with the same HTTP client (`conn::open`, hyper's HTTP/1.1 handshake, a GET,
+//! reading the body; 64 at a time), without and with the same page scan. Each variant runs
+//! `ROUNDS` times in turn; the best round counts. `BENCH_DOMAINS` sets the number of domains.
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::conn::{self, Route};
+use super::request::{self, ConnKey};
+use super::test_servers::{Page, PageServer};
+use super::*;
+use crate::phases::keywords::config::KeywordsInput;
+use crate::phases::keywords::scan::extract;
+
+const CONCURRENCY: usize = 64;
+const ROUNDS: usize = 3;
+
+fn page_html() -> String {
+    let mut html = String::from(
+        "<!doctype html><html><head><meta charset=utf-8><title>Shop &amp; more</title>\
+         <style>body{font:14px sans-serif}.p{margin:0}</style>\
+         <script>window.dataLayer=[];function t(a){return a<2}</script></head><body>",
+    );
+    for i in 0..30 {
+        html.push_str(&format!(
+            "<div class=\"p\"><a href=\"/p/{i}\">Item {i}</a> <span>running shoes</span> on sale</div>\n"
+        ));
+    }
+    html.push_str("</body></html>");
+    html
+}
+
+async fn raw_round(
+    addr: std::net::SocketAddr,
+    domains: &[String],
+    scan: Option<Arc<Matcher>>,
+) -> (Duration, usize) {
+    let started = Instant::now();
+    let permits = Arc::new(Semaphore::new(CONCURRENCY));
+    let tls = TlsConnector::from(tls_config(None));
+    let mut tasks = JoinSet::new();
+    for domain in domains {
+        let (permits, domain, tls, scan) =
+            (permits.clone(), domain.clone(), tls.clone(), scan.clone());
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let opened = conn::open(&Route::Direct, Scheme::Http, &domain, &[addr], &tls)
+                .await
+                .ok()?;
+            let key = ConnKey {
+                scheme: Scheme::Http,
+                host: domain.clone(),
+                port: addr.port(),
+            };
+            let mut c = request::handshake(opened, key).await.ok()?;
+            let req = Request::get("/")
+                .header(HOST, format!("{domain}:{}", addr.port()))
+                .header(USER_AGENT, "bench")
+                .body(Empty::<Bytes>::new())
+                .ok()?;
+            let (answer, _) = c.exchange(req, 256 * 1024).await.ok()?;
+            if let Some(m) = scan {
+                let page = extract(&answer.body, answer.content_type.as_deref());
+                std::hint::black_box(m.count_page(&page));
+            }
+            (answer.status == 200).then_some(())
+        });
+    }
+    let mut ok = 0;
+    while let Some(done) = tasks.join_next().await {
+        ok += usize::from(matches!(done, Ok(Some(()))));
+    }
+    (started.elapsed(), ok)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "benchmark: run in release with --ignored --nocapture"]
+async fn fetch_throughput_vs_raw_loop() {
+    let n: usize = std::env::var("BENCH_DOMAINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let html = page_html();
+    let server = PageServer::start_with(vec![], None, Page::html(&html)).await;
+    let addr = server.addr;
+    let domains: Vec<String> = (0..n).map(|i| format!("d{i}.bench.test")).collect();
+    let targets: Vec<Target> = domains
+        .iter()
+        .map(|d| Target {
+            domain: d.clone(),
+            addresses: vec![addr.ip()],
+        })
+        .collect();
+    let persona_json = serde_json::json!({"userAgent": "bench", "scheme": "http",
+        "port": addr.port(), "concurrency": CONCURRENCY, "rateLimitPerSecond": 1000});
+    let persona = HttpPersonaConfig::parse(
+        persona_json.as_object().unwrap(),
+        "config",
+        &AddressPolicy::default(),
+    )
+    .unwrap();
+    let keywords = serde_json::from_value::<KeywordsInput>(
+        serde_json::json!({"terms": ["running shoes", "sale", "absent", "item 7"]}),
+    )
+    .unwrap()
+    .validate("k")
+    .unwrap();
+    let matcher = Arc::new(Matcher::new(&keywords.terms));
+    let fetcher = Fetcher::new(
+        &persona,
+        &keywords,
+        AddressPolicy::parse("127.0.0.0/8").unwrap(),
+        FetchOptions {
+            paced: false,
+            ..FetchOptions::default()
+        },
+    );
+    println!(
+        "page {} bytes, {n} domains, concurrency {CONCURRENCY}, best of {ROUNDS}",
+        html.len()
+    );
+    // Warm-up.
+    let _ = raw_round(addr, &domains[..n.min(500)], None).await;
+    let (mut raw, mut raw_scan, mut ours) = (f64::MAX, f64::MAX, f64::MAX);
+    for _ in 0..ROUNDS {
+        let (t, ok) = raw_round(addr, &domains, None).await;
+        assert_eq!(ok, n);
+        raw = raw.min(t.as_secs_f64());
+        let (t, ok) = raw_round(addr, &domains, Some(matcher.clone())).await;
+        assert_eq!(ok, n);
+        raw_scan = raw_scan.min(t.as_secs_f64());
+        let started = Instant::now();
+        let results = fetcher
+            .fetch_all(&targets, Instant::now() + Duration::from_secs(600))
+            .await;
+        ours = ours.min(started.elapsed().as_secs_f64());
+        assert!(results.iter().all(|r| r.status == HttpStatus::Matched));
+    }
+    let rate = |secs: f64| n as f64 / secs;
+    println!("raw fetch loop          {:>9.0} domains/s", rate(raw));
+    println!("raw fetch loop + scan   {:>9.0} domains/s", rate(raw_scan));
+    println!("fetcher (fetch_all)     {:>9.0} domains/s", rate(ours));
+    println!("fetcher / raw           {:>9.2}x", raw / ours);
+    println!("fetcher / raw + scan    {:>9.2}x", raw_scan / ours);
+}
