@@ -150,19 +150,15 @@ impl TokenSink for Sink {
     fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
         let mut s = self.state.borrow_mut();
         match token {
-            Token::CharacterTokens(chars) => {
-                if s.in_hidden_raw {
-                } else if s.in_title {
-                    if !s.title_done {
-                        let title = s.title.get_or_insert_with(String::new);
-                        if title.len() < TITLE_BUFFER_BYTES {
-                            title.push_str(&chars);
-                        }
-                    }
-                } else if s.template_depth == 0 {
-                    s.text.push_str(&chars);
+            // Raw text of a hidden element, and of every title after the first, is dropped.
+            Token::CharacterTokens(_) if s.in_hidden_raw || (s.in_title && s.title_done) => {}
+            Token::CharacterTokens(chars) if s.in_title => {
+                let title = s.title.get_or_insert_with(String::new);
+                if title.len() < TITLE_BUFFER_BYTES {
+                    title.push_str(&chars);
                 }
             }
+            Token::CharacterTokens(chars) if s.template_depth == 0 => s.text.push_str(&chars),
             Token::TagToken(tag) => {
                 let name: &str = &tag.name;
                 match tag.kind {

@@ -723,3 +723,43 @@ async fn a_blocked_or_dead_proxy_fails_every_domain() {
         "{check:?}"
     );
 }
+
+#[tokio::test]
+async fn a_kept_alive_connection_closed_by_the_server_is_replaced() {
+    // Answers one request per connection without saying `Connection: close`, then hangs up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    let server = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = "<p>sale</p>";
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(answer.as_bytes()).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    let k = keywords(json!({"terms": ["sale"], "paths": ["/", "/a", "/b"]}));
+    let check = Fetcher::new(&persona(json!({"port": port})), &k, loopback(), options())
+        .fetch(&target("close.test", "127.0.0.1"))
+        .await;
+    server.abort();
+    assert_eq!(check.status, HttpStatus::Matched, "{check:?}");
+    assert_eq!(check.hits, hits(&[("sale", 3)]));
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
