@@ -12,6 +12,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::Request;
+use http::header::{HOST, USER_AGENT};
+use http_body_util::Empty;
+use hyper::body::Bytes;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
