@@ -22,6 +22,7 @@ measurements):
 - JSON answers. moto 5.2 writes every answer with a serializer driven by the botocore model,
   which walks every attribute of every item: DynamoDB's data-plane answers and `GetRecords` are
   written with `json.dumps` instead (same bytes once parsed; `--slow-json` keeps moto's).
+- Cancelled transactions keep the stream (`_stream_keeping_transactions`).
 - Stream iterators. Every `GetRecords` stores a new shard iterator in a dict that is never
   pruned, so a stream poller grows moto by ~1 KB a call forever. Iterators older than 15 minutes
   (DynamoDB Streams' own iterator lifetime) are dropped; using one answers
@@ -56,6 +57,38 @@ def _serialized(method):
 
     return wrapper
 
+
+def _stream_keeping_transactions():
+    """A cancelled transaction must not cut the stream. moto backs up every table of a transaction
+    with `copy.deepcopy` and, when the transaction is cancelled, puts the copies in place of the
+    tables: each copy brings its own copy of the table's stream shard, and every shard iterator
+    handed out before still reads the old shard object, which receives no record again (the local
+    stack's stream consumers went silent after the first refused start or lost conditional
+    write). After a cancelled transaction the live shard is kept on the restored table, without
+    the records the cancelled writes appended (DynamoDB Streams never shows them)."""
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        before = {
+            name: (table, table.stream_shard, len(table.stream_shard.items))
+            for name, table in self.tables.items()
+            if getattr(table, "stream_shard", None) is not None
+        }
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for name, (table, shard, count) in before.items():
+                restored = self.tables.get(name)
+                if restored is not None and restored is not table:
+                    del shard.items[count:]
+                    shard.table = restored
+                    restored.stream_shard = shard
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items
+
+
+_stream_keeping_transactions()
 
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
