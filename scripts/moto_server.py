@@ -11,17 +11,6 @@ measurements):
   both succeed (a lost update real DynamoDB never allows: its writes to one item are serialized).
   Every DynamoDB write (and the consistent read, so it never sees half a transaction) takes one
   process-wide lock.
-- Cancelled transactions leave the stream alone. moto applies a transaction's writes one by one
-  (each appends its stream record), and when one is refused (a failed condition: a version
-  conflict, a quota counter at its limit) it puts back deep copies of the tables taken before.
-  The copy of a streamed table carries a copy of its stream shard, so the refused writes' records
-  stay on the old shard — where every open shard iterator points, so a consumer reads a change
-  that never happened — and every later write goes to the new shard, which no iterator reads:
-  the stream consumers see nothing more, ever (same shard id, so a poller never notices). Here
-  a transaction's tables share their shard with their copies, a cancelled transaction's records
-  are removed from it, and `GetRecords` takes the write lock (never sees them meanwhile): as in
-  DynamoDB, only committed writes reach the stream. (A transaction also no longer deep-copies
-  the stream's whole history.) tests/tests/quotas.rs checks it through the stack.
 - The HTTP server. moto's CLI runs werkzeug's development server, which answers every request
   with `Connection: close` (a new TCP connection and a new thread per request) and logs a line
   per request. This serves moto's same WSGI application with waitress: HTTP/1.1 keep-alive, a
@@ -33,6 +22,7 @@ measurements):
 - JSON answers. moto 5.2 writes every answer with a serializer driven by the botocore model,
   which walks every attribute of every item: DynamoDB's data-plane answers and `GetRecords` are
   written with `json.dumps` instead (same bytes once parsed; `--slow-json` keeps moto's).
+- Cancelled transactions keep the stream (`_stream_keeping_transactions`).
 - Stream iterators. Every `GetRecords` stores a new shard iterator in a dict that is never
   pruned, so a stream poller grows moto by ~1 KB a call forever. Iterators older than 15 minutes
   (DynamoDB Streams' own iterator lifetime) are dropped; using one answers
@@ -45,7 +35,6 @@ sharing one interpreter lock.
 
 import argparse
 import base64
-import copy
 import datetime
 import functools
 import json
@@ -69,63 +58,40 @@ def _serialized(method):
     return wrapper
 
 
-for _name in ("put_item", "update_item", "delete_item", "get_item"):
-    setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
-
-
-def _transactions_keep_the_stream():
-    """`transact_write_items` whose cancellation takes back its stream records (see the module
-    docstring) instead of moving the table to a copied shard no reader follows."""
-    from moto.dynamodb.models.table import StreamShard
-
-    state = threading.local()
-    deepcopy_shard = getattr(StreamShard, "__deepcopy__", None)
-    assert deepcopy_shard is None, "moto's StreamShard has its own __deepcopy__ now: revisit this"
-
-    def shard_deepcopy(self, memo):
-        # Inside a transaction, the tables' backup copies keep the live shard (the rollback
-        # below truncates it); any other deep copy (e.g. a backup) copies it as moto does.
-        if getattr(state, "sharing", False):
-            return self
-        copied = StreamShard.__new__(StreamShard)
-        memo[id(self)] = copied
-        for key, value in self.__dict__.items():
-            setattr(copied, key, copy.deepcopy(value, memo))
-        return copied
-
-    StreamShard.__deepcopy__ = shard_deepcopy
+def _stream_keeping_transactions():
+    """A cancelled transaction must not cut the stream. moto backs up every table of a transaction
+    with `copy.deepcopy` and, when the transaction is cancelled, puts the copies in place of the
+    tables: each copy brings its own copy of the table's stream shard, and every shard iterator
+    handed out before still reads the old shard object, which receives no record again (the local
+    stack's stream consumers went silent after the first refused start or lost conditional
+    write). After a cancelled transaction the live shard is kept on the restored table, without
+    the records the cancelled writes appended (DynamoDB Streams never shows them)."""
     original = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self, transact_items):
-        names = {next(iter(item.values())).get("TableName") for item in transact_items if item}
-        shards = {}
-        for name in names:
-            table = self.tables.get(name)
-            if table is not None and table.stream_shard is not None:
-                shards[name] = (table, table.stream_shard, len(table.stream_shard.items))
-        state.sharing = True
+        before = {
+            name: (table, table.stream_shard, len(table.stream_shard.items))
+            for name, table in self.tables.items()
+            if getattr(table, "stream_shard", None) is not None
+        }
         try:
             return original(self, transact_items)
         except Exception:
-            for name, (live, shard, length) in shards.items():
+            for name, (table, shard, count) in before.items():
                 restored = self.tables.get(name)
-                # Only when moto rolled the table back (it put back its copy, which shares the
-                # shard): then none of the transaction's writes happened.
-                if restored is not live and restored is not None and restored.stream_shard is shard:
-                    del shard.items[length:]
+                if restored is not None and restored is not table:
+                    del shard.items[count:]
                     shard.table = restored
+                    restored.stream_shard = shard
             raise
-        finally:
-            state.sharing = False
 
-    DynamoDBBackend.transact_write_items = _serialized(transact_write_items)
-
-    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
-
-    DynamoDBStreamsBackend.get_records = _serialized(DynamoDBStreamsBackend.get_records)
+    DynamoDBBackend.transact_write_items = transact_write_items
 
 
-_transactions_keep_the_stream()
+_stream_keeping_transactions()
+
+for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item"):
+    setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
 
 # moto's modules do not change while it runs: list them once, not on every request.
 _MODULES = frozenset(backends.list_of_moto_modules())

@@ -42,21 +42,6 @@ pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// The receive's long-poll wait (SQS's maximum, what Lambda's pollers use).
 pub const LONG_POLL_SECONDS: i32 = 20;
 
-/// The receive's own time-outs: the gateway's SDK config cuts an attempt at 2 s (the handlers'
-/// `SDK_OPERATION_TIMEOUT_MS`), which would abandon every long poll after 2 s while moto keeps
-/// waiting on it for the full 20 s — each poller then holds ten of moto's worker threads and
-/// exhausts them, and every SQS call of the stack times out. A receive may take its wait plus
-/// a margin.
-fn receive_timeouts() -> aws_sdk_sqs::config::Builder {
-    let attempt = Duration::from_secs(LONG_POLL_SECONDS as u64 + 5);
-    aws_sdk_sqs::config::Builder::default().timeout_config(
-        aws_config::timeout::TimeoutConfig::builder()
-            .operation_attempt_timeout(attempt)
-            .operation_timeout(attempt * 2)
-            .build(),
-    )
-}
-
 pub struct SqsMapping {
     pub function: String,
     pub timeout: Duration,
@@ -176,6 +161,20 @@ async fn invoke_sqs(
     }
 }
 
+/// The SDK's time-outs for a long poll: the shared configuration's attempt time-out (2 s, meant
+/// for calls that answer at once) would cut every wait short, and each cut retry would leave a
+/// waiting request behind on moto until its connection limit is reached.
+fn long_poll_timeouts() -> aws_sdk_sqs::config::Builder {
+    let wait = Duration::from_secs(LONG_POLL_SECONDS as u64);
+    aws_sdk_sqs::config::Builder::default().timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .operation_attempt_timeout(wait + Duration::from_secs(5))
+            .operation_timeout(wait * 2 + Duration::from_secs(10))
+            .build(),
+    )
+}
+
 /// One poller loop of an SQS mapping (several run per mapping, like Lambda's concurrent pollers).
 pub async fn run_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
     let function = mapping.function.clone();
@@ -196,7 +195,7 @@ async fn poll_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
             .message_attribute_names("All")
             .customize()
-            .config_override(receive_timeouts())
+            .config_override(long_poll_timeouts())
             .send()
             .await;
         let messages = match received {

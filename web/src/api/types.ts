@@ -24,68 +24,39 @@ export type Proxy = Schemas['ProxyView'];
 export type ProxyCreate = Schemas['ProxyCreate'];
 export type ProxyInput = Schemas['ProxyInput'];
 export type RecoveryReason = Schemas['RecoveryReason'];
+export type Readiness = Schemas['Readiness'];
 /** The `{action}` of `POST /campaigns/{id}/phases/{phase}/{action}` (one path each in the schema). */
 export type PhaseAction = 'start' | 'pause' | 'resume' | 'stop';
 
-// Ahead of the schema: the keywords phase (issue 16) is in the contract (API.md: `config.keywords`,
-// the `http` persona's config, the per-domain `http` result and its `?status=` values) but not yet
-// in docs/openapi.json. Each type below is the generated one plus the contract's addition (an
-// intersection, so once the schema gains a field both must agree on it); drop each addition when
-// the regenerated schema.ts has it.
-export type KeywordMatch = 'any' | 'all';
-export interface KeywordsConfig {
-  terms: string[];
-  paths: string[];
-  match: KeywordMatch;
-}
-export type CampaignConfig = Schemas['CampaignConfig'] & { keywords?: KeywordsConfig | null };
-export type ConfigInput = Schemas['ConfigInput'] & { keywords?: KeywordsConfig | null };
-export type CreateCampaignRequest = Omit<Schemas['CreateCampaignInput'], 'config'> & {
-  config?: ConfigInput;
-};
-/** An `http` persona's config (API.md); every field but userAgent has a server default. */
-export interface HttpPersonaConfig {
-  userAgent: string;
-  headers?: Record<string, string>;
-  scheme?: 'https' | 'http';
-  port?: number;
-  timeoutMs?: number;
-  concurrency?: number;
-  rateLimitPerSecond?: number;
-  maxBodyBytes?: number;
-  followRedirects?: number;
-}
-export type DnsStatus = NonNullable<Schemas['DomainItem']['dns']>['status'];
-export type HttpStatus = 'matched' | 'no_match' | 'unreachable' | 'error' | 'skipped';
-/** `?status=` of GET …/domains: filters on the latest phase that ran. */
-export type ResultFilter = components['parameters']['DomainStatus'] | HttpStatus;
-export interface HttpResult {
-  status: HttpStatus;
-  httpStatus?: number | null;
-  finalUrl?: string | null;
-  title?: string | null;
-  hits?: Record<string, number> | null;
-  error?: string | null;
-}
+export type KeywordMatch = Schemas['MatchMode'];
+export type KeywordsConfig = Schemas['KeywordsConfig'];
+export type KeywordsInput = Schemas['KeywordsInput'];
+export type CampaignConfig = Schemas['CampaignConfig'];
+export type ConfigInput = Schemas['ConfigInput'];
+export type CreateCampaignRequest = Schemas['CreateCampaignInput'];
+/** An `http` persona's config as the server holds it (every default filled in). */
+export type HttpPersonaConfig = Schemas['HttpPersonaConfig'];
 /** A domain with every phase's result so far (`?include=results` or `?status=`). */
-export type DomainResult = Schemas['DomainItem'] & { http?: HttpResult | null };
+export type DomainResult = Schemas['DomainItem'];
+export type DnsStatus = NonNullable<DomainResult['dns']>['status'];
+export type HttpResult = NonNullable<DomainResult['http']>;
+export type HttpStatus = HttpResult['status'];
+/** `?status=` of GET …/domains: filters on the latest phase that ran. */
+export type ResultFilter = components['parameters']['DomainStatus'];
 
 // The campaign views, loosened where the real-time reducer (realtime/apply.ts) and its tests
 // still build partial values from events: a phase name from an event is any string, a phase
 // error may lack its code, the retired phase status `queued` is still compared against, and a
-// phase or auto-start built in a test may lack `autoStart` / `phase`, a `phase_recovered` event's
-// reason is any string, and readiness (like a phase) may name the keywords phase, which the
-// contract has and the schema not yet. Every other field is the generated one. Once apply.ts
-// builds complete values, these become plain aliases (Schemas['PhaseName'], ['PhaseStatus'],
-// ['ErrorInfo'], ['Recovery'], ['Readiness'], ['PhaseView'], ['AutoStartView'], ['CampaignView'],
+// phase or auto-start built in a test may lack `autoStart` / `phase`, and a `phase_recovered`
+// event's reason is any string. Every other field is the generated one. Once apply.ts builds
+// complete values, these become plain aliases (Schemas['PhaseName'], ['PhaseStatus'],
+// ['ErrorInfo'], ['Recovery'], ['PhaseView'], ['AutoStartView'], ['CampaignView'],
 // ['StatusView']).
 export type PhaseName = Schemas['PhaseName'] | (string & {});
 export type PhaseStatus = Schemas['PhaseStatus'] | 'queued';
 export type ErrorInfo = Partial<Schemas['ErrorInfo']>;
 /** A recovery's reason comes from a `phase_recovered` event: any string (shown as is when unknown). */
 export type Recovery = Omit<Schemas['Recovery'], 'reason'> & { reason: RecoveryReason | (string & {}) };
-/** Readiness lists every pipeline phase, keywords' included once the backend has it. */
-export type Readiness = Omit<Schemas['Readiness'], 'phase'> & { phase: PhaseName };
 export type AutoStart = Omit<Schemas['AutoStartView'], 'phase' | 'error'> & {
   phase?: PhaseName | null;
   error: ErrorInfo | null;
@@ -97,16 +68,13 @@ export type Phase = Omit<Schemas['PhaseView'], 'phase' | 'status' | 'error' | 'a
   autoStart?: AutoStart;
   recovery?: Recovery;
 };
-export type Campaign = Omit<Schemas['CampaignView'], 'phases' | 'autoStart' | 'config' | 'readiness'> & {
+export type Campaign = Omit<Schemas['CampaignView'], 'phases' | 'autoStart'> & {
   phases: Phase[];
   autoStart: AutoStart;
-  config: CampaignConfig;
-  readiness?: Readiness[];
 };
-export type CampaignStatus = Omit<Schemas['StatusView'], 'phases' | 'autoStart' | 'readiness'> & {
+export type CampaignStatus = Omit<Schemas['StatusView'], 'phases' | 'autoStart'> & {
   phases: Phase[];
   autoStart: AutoStart;
-  readiness?: Readiness[];
 };
 
 export interface Page<T> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Campaign, CampaignEvent } from '../api/types';
+import type { Campaign, CampaignEvent, Readiness } from '../api/types';
 import { VersionGate, applyEvent, applyStatus } from './apply';
 
 const base: Campaign = {
@@ -179,7 +179,7 @@ describe('applyStatus', () => {
   });
 
   it('carries readiness', () => {
-    const readiness = [{ phase: 'validation', ready: false, problems: [{ field: 'config.personaIds', problem: 'a dns persona is required' }] }];
+    const readiness: Readiness[] = [{ phase: 'validation', ready: false, problems: [{ field: 'config.personaIds', problem: 'a dns persona is required' }] }];
     const s = { campaignId: 'c1', mode: 'full_sequence' as const, version: 3, autoStart: base.autoStart, phases: base.phases, readiness, updatedAt: 'u' };
     expect(applyStatus(base, s).readiness).toEqual(readiness);
     expect(applyStatus({ ...base, readiness }, { ...s, readiness: undefined, version: 4 }).readiness).toEqual(readiness);
