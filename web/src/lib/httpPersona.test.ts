@@ -44,11 +44,12 @@ describe('http persona', () => {
     expect(validateHttpPersona(form({ userAgent: 'x'.repeat(257) })).errors).toHaveProperty('userAgent');
   });
 
-  it('headers: ≤ 20, no Host/Content-Length, no duplicates, Name: value', () => {
+  it('headers: ≤ 20, no Host/Content-Length/Transfer-Encoding, no duplicates, Name: value', () => {
     expect(parseHeaders(Array.from({ length: 20 }, (_, i) => `X-${i}: v`).join('\n')).error).toBeUndefined();
     expect(parseHeaders(Array.from({ length: 21 }, (_, i) => `X-${i}: v`).join('\n')).error).toMatch(/At most 20/);
     expect(parseHeaders('host: example.com').error).toMatch(/set by the phase/);
     expect(parseHeaders('Content-Length: 3').error).toMatch(/set by the phase/);
+    expect(parseHeaders('Transfer-Encoding: chunked').error).toMatch(/set by the phase/);
     expect(parseHeaders('X-A: 1\nx-a: 2').error).toMatch(/twice/);
     expect(parseHeaders('no colon').error).toMatch(/Name: value/);
     expect(parseHeaders('Bad Name: 1').error).toMatch(/Name: value/);

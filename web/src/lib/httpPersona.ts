@@ -16,8 +16,8 @@ export const HTTP_LIMITS = {
   followRedirects: [0, 5],
 } as const;
 
-/** Headers the client may not set (the phase sets them itself). */
-export const FORBIDDEN_HEADERS = ['host', 'content-length'];
+/** Headers the client may not set (the phase sets them itself), as the server refuses them. */
+export const FORBIDDEN_HEADERS = ['host', 'content-length', 'transfer-encoding'];
 
 export interface HttpPersonaForm {
   userAgent: string;

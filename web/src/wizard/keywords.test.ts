@@ -26,6 +26,12 @@ describe('keywords', () => {
     expect(validateKeywords('Sale\nsale', '/').keywordTerms).toMatch(/repeated/);
     expect(validateKeywords('a', 'shop').keywordPaths).toMatch(/Absolute paths/);
     expect(validateKeywords('a', '/a b').keywordPaths).toMatch(/without spaces/);
+    expect(validateKeywords('a', '//host/x').keywordPaths).toMatch(/Absolute paths/);
+    expect(validateKeywords('a', '/page#top').keywordPaths).toMatch(/“#”/);
+    expect(validateKeywords('a', '/café').keywordPaths).toMatch(/non-ASCII/);
+    expect(validateKeywords('a', '/search?q=1&x=%20')).toEqual({});
+    expect(validateKeywords('sale\n--', '/').keywordTerms).toMatch(/letter or digit.*“--”/);
+    expect(validateKeywords('écoute\n42', '/')).toEqual({});
     expect(validateKeywords('a', '/1\n/2\n/3\n/4\n/5\n/6').keywordPaths).toMatch(/At most 5 paths/);
     expect(validateStep(3, initialState({ keywordTerms: 'a', keywordPaths: 'x' }).values)).toHaveProperty('keywordPaths');
   });

@@ -3,7 +3,7 @@
  * line, match any/all. Client checks mirror the server's ranges; the server stays authoritative.
  * No terms → no `keywords` in the request (the phase then is not ready; readiness says so).
  */
-import type { KeywordMatch, KeywordsConfig } from '../api/types';
+import type { KeywordMatch, KeywordsInput } from '../api/types';
 
 export const KEYWORD_LIMITS = { maxTerms: 50, maxTermChars: 64, maxPaths: 5 } as const;
 
@@ -46,19 +46,23 @@ export function validateKeywords(terms: string, paths: string): KeywordErrors {
       seen.add(k);
       return false;
     });
+    // Terms match whole words, so each needs a letter or digit.
+    const wordless = t.filter((x) => !/[\p{L}\p{N}]/u.test(x));
     if (long.length) e.keywordTerms = `At most ${KEYWORD_LIMITS.maxTermChars} characters per term: ${long.map((x) => `“${x.slice(0, 20)}…”`).join(', ')}`;
+    else if (wordless.length) e.keywordTerms = `Each term needs a letter or digit (terms match whole words): ${wordless.map((x) => `“${x}”`).join(', ')}`;
     else if (dupes.length) e.keywordTerms = `Each term once (terms match case-insensitively): ${dupes.map((x) => `“${x}”`).join(', ')} repeated.`;
   }
   const p = parsePaths(paths);
   if (p.length > KEYWORD_LIMITS.maxPaths) e.keywordPaths = `At most ${KEYWORD_LIMITS.maxPaths} paths (you have ${p.length}).`;
   else {
-    const bad = p.filter((x) => !x.startsWith('/') || /\s/.test(x));
-    if (bad.length) e.keywordPaths = `Absolute paths starting with “/”, without spaces: ${bad.join(', ')}`;
+    // As the server checks them: a path (not `//host`), printable ASCII, no fragment.
+    const bad = p.filter((x) => !x.startsWith('/') || x.startsWith('//') || /[^\x21-\x7e]|#/.test(x));
+    if (bad.length) e.keywordPaths = `Absolute paths starting with “/”, without spaces, “#” or non-ASCII characters: ${bad.join(', ')}`;
   }
   return e;
 }
 
-export function toKeywordsConfig(terms: string, paths: string, match: KeywordMatch): KeywordsConfig | undefined {
+export function toKeywordsConfig(terms: string, paths: string, match: KeywordMatch): KeywordsInput | undefined {
   const t = parseTerms(terms);
   if (t.length === 0) return undefined;
   return { terms: t, paths: parsePaths(paths), match };
