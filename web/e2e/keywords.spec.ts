@@ -115,7 +115,7 @@ test('Full Auto through keywords: personas, keywords, three phases by themselves
     await expect(row.getByText('Auto', { exact: true })).toBeVisible();
   }
   await expect(phaseRow(page, 'discovery').getByRole('progressbar')).toHaveAttribute('aria-valuenow', '8');
-  await expect(page.getByRole('region', { name: 'Keywords' })).toContainText('“running shoes”, “sale”');
+  await expect(page.getByRole('region', { name: 'Keywords', exact: true })).toContainText('“running shoes”, “sale”');
   await shots.take('three-phases-completed');
 
   // The results table, filter by filter: exactly the domains each status should have.
