@@ -1,7 +1,7 @@
 """Serves moto for the local stack: atomic DynamoDB writes, kept-alive connections, no per-request
 log line, bounded stream iterators.
 
-usage: moto_server.py -H HOST -p PORT [--threads N] [--werkzeug]
+usage: moto_server.py -H HOST -p PORT [--threads N] [--werkzeug] [--iterator-lifetime SECONDS]
 
 What it changes against moto's own `moto_server` CLI, and why (docs/LOCAL_SPEED.md has the
 measurements):
@@ -243,13 +243,21 @@ def _dispatcher():
 
 
 def main(argv):
+    global ITERATOR_LIFETIME_SECONDS
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--werkzeug", action="store_true", help="moto's own CLI (werkzeug)")
     parser.add_argument("--slow-json", action="store_true", help="moto's own serializer only")
+    parser.add_argument(
+        "--iterator-lifetime",
+        type=float,
+        default=ITERATOR_LIFETIME_SECONDS,
+        help="seconds a stream shard iterator stays valid (shorter: to test a consumer's expiry)",
+    )
     args = parser.parse_args(argv)
+    ITERATOR_LIFETIME_SECONDS = args.iterator_lifetime
     _bound_stream_iterators()
     if not args.slow_json:
         _fast_json()

@@ -10,6 +10,12 @@
 //! an idle timer that starts at [`IDLE_MIN`] and doubles up to [`IDLE_MAX`] (writes from outside
 //! the gateway, and a safety net). A read that returns a full batch is followed by another at
 //! once.
+//!
+//! Like Lambda's mapping, a poller keeps its place per shard (the last record it handed on): a
+//! shard iterator expires 15 minutes after it was handed out, and a delivery that outlasts that
+//! (a stalled machine, long retries) would otherwise leave the consumer with an iterator that is
+//! refused for ever. On `ExpiredIteratorException` it asks for a new one after that record (from
+//! the shard's start when it has handed on none yet: a duplicate is harmless, a loss is not).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -212,6 +218,8 @@ async fn poll(
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+    // The sequence number of the last record handed to the consumer, by shard.
+    let mut checkpoints: HashMap<String, String> = HashMap::new();
     let mut last_refresh = Instant::now() - REFRESH * 2;
     let mut first = true;
     let mut idle = IDLE_MIN;
@@ -226,6 +234,7 @@ async fn poll(
                 tracing::warn!(function = %consumer.function, stream = %latest, "the table has a new stream; reading it from the start");
                 arn = latest;
                 iterators.clear();
+                checkpoints.clear();
                 first = false;
             }
             if let Ok(out) = streams.describe_stream().stream_arn(&arn).send().await {
@@ -287,6 +296,12 @@ async fn poll(
                         started,
                         campaigns(&records),
                     );
+                    if let Some(seq) = records
+                        .last()
+                        .and_then(|r| r.change.sequence_number.clone())
+                    {
+                        checkpoints.insert(shard_id.clone(), seq);
+                    }
                     more |= records.len() >= consumer.batch_size as usize;
                     idle = IDLE_MIN;
                     let source = Source {
@@ -294,6 +309,33 @@ async fn poll(
                         shard_id,
                     };
                     deliver(&gw, &consumer, &source, records, 0).await;
+                }
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_expired_iterator_exception()) =>
+                {
+                    let checkpoint = checkpoints.get(shard_id.as_str());
+                    tracing::warn!(function = %consumer.function, shard = %shard_id, after = ?checkpoint, "the shard iterator expired; reading on after the last record handed on");
+                    let (kind, sequence) = match checkpoint {
+                        Some(seq) => (ShardIteratorType::AfterSequenceNumber, Some(seq.clone())),
+                        None => (ShardIteratorType::TrimHorizon, None),
+                    };
+                    match streams
+                        .get_shard_iterator()
+                        .stream_arn(&arn)
+                        .shard_id(shard_id.as_str())
+                        .shard_iterator_type(kind)
+                        .set_sequence_number(sequence)
+                        .send()
+                        .await
+                    {
+                        Ok(out) if out.shard_iterator.is_some() => *iterator = out.shard_iterator,
+                        // Keep the expired one: the next read fails the same way and tries again.
+                        other => {
+                            tracing::warn!(function = %consumer.function, answer = ?other, "no new shard iterator");
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(function = %consumer.function, error = ?e, "get records failed");
