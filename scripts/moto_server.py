@@ -59,30 +59,33 @@ def _serialized(method):
 
 
 def _stream_keeping_transactions():
-    """A cancelled transaction must not cut the stream. moto backs up every table of a transaction
-    with `copy.deepcopy` and, when the transaction is cancelled, puts the copies in place of the
-    tables: each copy brings its own copy of the table's stream shard, and every shard iterator
-    handed out before still reads the old shard object, which receives no record again (the local
-    stack's stream consumers went silent after the first refused start or lost conditional
-    write). After a cancelled transaction the live shard is kept on the restored table, without
-    the records the cancelled writes appended (DynamoDB Streams never shows them)."""
+    """A cancelled transaction must not cut the stream, nor copy it. moto backs up every table of
+    a transaction with `copy.deepcopy` and, when the transaction is cancelled, puts the copies in
+    place of the tables. The copy included the table's stream shard — every record ever written
+    (so each transaction got slower as the stream grew) — and every shard iterator handed out
+    before kept reading the old shard object, which receives no record again (the local stack's
+    stream consumers went silent after the first refused start or lost conditional write). Here
+    the shard is not copied (the backup shares the live one), and after a cancelled transaction
+    it loses the records the cancelled writes appended (DynamoDB Streams never shows them)."""
+    from moto.dynamodb.models.table import StreamShard
+
+    StreamShard.__deepcopy__ = lambda self, memo: self
     original = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self, transact_items):
         before = {
-            name: (table, table.stream_shard, len(table.stream_shard.items))
+            name: (table.stream_shard, len(table.stream_shard.items))
             for name, table in self.tables.items()
             if getattr(table, "stream_shard", None) is not None
         }
         try:
             return original(self, transact_items)
         except Exception:
-            for name, (table, shard, count) in before.items():
+            for name, (shard, count) in before.items():
+                del shard.items[count:]
                 restored = self.tables.get(name)
-                if restored is not None and restored is not table:
-                    del shard.items[count:]
+                if restored is not None:
                     shard.table = restored
-                    restored.stream_shard = shard
             raise
 
     DynamoDBBackend.transact_write_items = transact_write_items
