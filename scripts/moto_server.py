@@ -59,59 +59,41 @@ def _serialized(method):
 
 
 def _stream_keeping_transactions():
-    """A cancelled transaction must not cut the stream. moto backs up every table of a transaction
-    with `copy.deepcopy` and, when the transaction is cancelled, puts the copies in place of the
-    tables: each copy brings its own copy of the table's stream shard, and every shard iterator
-    handed out before still reads the old shard object, which receives no record again (the local
-    stack's stream consumers went silent after the first refused start or lost conditional
-    write). Here a transaction's backup copies share the live shard instead of copying it (so a
-    transaction no longer copies the stream's whole history either: 0.5 s at 5,000 records, 1.5 s
-    at 20,000, under the write lock), a cancelled transaction takes back the records its writes
-    appended (DynamoDB Streams never shows them), and `GetRecords` takes the write lock, so no
-    reader sees them in between. tests/tests/quotas.rs checks it through the stack."""
-    import copy
-
+    """A cancelled transaction must not cut the stream, nor copy it. moto backs up every table of
+    a transaction with `copy.deepcopy` and, when the transaction is cancelled, puts the copies in
+    place of the tables. The copy included the table's stream shard — every record ever written
+    (so each transaction got slower as the stream grew) — and every shard iterator handed out
+    before kept reading the old shard object, which receives no record again (the local stack's
+    stream consumers went silent after the first refused start or lost conditional write). Here
+    the shard is not copied (the backup shares the live one), and after a cancelled transaction
+    it loses the records the cancelled writes appended (DynamoDB Streams never shows them).
+    tests/tests/quotas.rs checks it through the stack."""
     from moto.dynamodb.models.table import StreamShard
-    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    assert not hasattr(StreamShard, "__deepcopy__"), "moto's StreamShard copies itself now: revisit"
-    sharing = threading.local()
-
-    def shard_deepcopy(self, memo):
-        # A transaction's backups keep the live shard; any other deep copy copies it as before.
-        if getattr(sharing, "on", False):
-            return self
-        copied = StreamShard.__new__(StreamShard)
-        memo[id(self)] = copied
-        for key, value in self.__dict__.items():
-            setattr(copied, key, copy.deepcopy(value, memo))
-        return copied
-
-    StreamShard.__deepcopy__ = shard_deepcopy
+    StreamShard.__deepcopy__ = lambda self, memo: self
     original = DynamoDBBackend.transact_write_items
 
     def transact_write_items(self, transact_items):
         before = {
-            name: (table, table.stream_shard, len(table.stream_shard.items))
+            name: (table.stream_shard, len(table.stream_shard.items))
             for name, table in self.tables.items()
             if getattr(table, "stream_shard", None) is not None
         }
-        sharing.on = True
         try:
             return original(self, transact_items)
         except Exception:
-            for name, (table, shard, count) in before.items():
+            for name, (shard, count) in before.items():
+                del shard.items[count:]
                 restored = self.tables.get(name)
-                # moto put its backup in place: none of the transaction's writes happened.
-                if restored is not None and restored is not table:
-                    del shard.items[count:]
+                if restored is not None:
                     shard.table = restored
-                    restored.stream_shard = shard
             raise
-        finally:
-            sharing.on = False
 
     DynamoDBBackend.transact_write_items = transact_write_items
+    # A cancelled transaction's records are on the shard from its writes until the rollback above:
+    # GetRecords takes the write lock, so no reader hands them on in between.
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
     DynamoDBStreamsBackend.get_records = _serialized(DynamoDBStreamsBackend.get_records)
 
 

@@ -74,7 +74,7 @@ impl Conn {
             .await
             .map_err(|e| Failure::unreachable(format!("connect: {e}")))?;
         let res = self.send.send_request(req).await.map_err(|e| {
-            if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
+            if e.is_parse() || e.is_parse_status() {
                 Failure::error(format!("{BAD_RESPONSE}: {e}"))
             } else {
                 Failure::unreachable(format!("connect: {e}"))
