@@ -508,7 +508,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "BAD_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "VERSION_MISMATCH" | "PAYLOAD_TOO_LARGE" | "QUOTA_EXCEEDED" | "QUOTA_EXCEEDED" | "THROTTLED" | "UNAVAILABLE" | "INTERNAL" | "PHASE_ALREADY_RUNNING" | "PHASE_ALREADY_COMPLETED" | "PHASE_ORDER" | "PHASE_NOT_RUNNING" | "PHASE_NOT_PAUSED" | "IDEMPOTENCY_IN_PROGRESS" | "RESOURCE_IN_USE" | "INVALID_CONFIG" | "IDEMPOTENCY_KEY_REUSED";
+                code: "BAD_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "VERSION_MISMATCH" | "PAYLOAD_TOO_LARGE" | "QUOTA_EXCEEDED" | "THROTTLED" | "UNAVAILABLE" | "INTERNAL" | "PHASE_ALREADY_RUNNING" | "PHASE_ALREADY_COMPLETED" | "PHASE_ORDER" | "PHASE_NOT_RUNNING" | "PHASE_NOT_PAUSED" | "IDEMPOTENCY_IN_PROGRESS" | "RESOURCE_IN_USE" | "INVALID_CONFIG" | "IDEMPOTENCY_KEY_REUSED";
                 /** @description the request's X-Correlation-Id */
                 correlationId: string;
                 /** @description every problem field (422), or the one failing field (400) */
@@ -616,7 +616,7 @@ export interface components {
         Error429: {
             error: {
                 /** @enum {string} */
-                code: "QUOTA_EXCEEDED" | "QUOTA_EXCEEDED" | "THROTTLED";
+                code: "QUOTA_EXCEEDED" | "THROTTLED";
                 /** @description the request's X-Correlation-Id */
                 correlationId: string;
                 /** @description every problem field (422), or the one failing field (400) */
@@ -984,7 +984,7 @@ export interface components {
                 "application/json": components["schemas"]["Error412"];
             };
         };
-        /** @description 429 `QUOTA_EXCEEDED`, `QUOTA_EXCEEDED`, `THROTTLED`: a limit was reached or a dependency throttled */
+        /** @description 429 `QUOTA_EXCEEDED`, `THROTTLED`: a limit was reached or a dependency throttled */
         Throttled: {
             headers: {
                 /** @description seconds to wait before retrying */

@@ -160,7 +160,7 @@ pub fn responses(schemas: &mut Schemas) -> BTreeMap<u16, (String, Value)> {
     for e in &errors {
         by_status.entry(e.status()).or_default().push(e);
     }
-    let all: Vec<&str> = errors.iter().map(AppError::code).collect();
+    let all = distinct(errors.iter().map(AppError::code));
     schemas.insert(
         "Error",
         body(&all, "the error body of every non-2xx answer", &problem),
@@ -168,7 +168,7 @@ pub fn responses(schemas: &mut Schemas) -> BTreeMap<u16, (String, Value)> {
     let mut out = BTreeMap::new();
     for (status, errors) in by_status {
         let (name, description) = describe(status);
-        let codes: Vec<&str> = errors.iter().map(|e| e.code()).collect();
+        let codes = distinct(errors.iter().map(|e| e.code()));
         let schema = schemas.insert(
             &format!("Error{status}"),
             body(&codes, description, &problem),
@@ -214,6 +214,18 @@ pub fn responses(schemas: &mut Schemas) -> BTreeMap<u16, (String, Value)> {
                 }),
             ),
         );
+    }
+    out
+}
+
+/// The codes in first-seen order, each once (one code can have several answers, e.g. a quota with
+/// and without `Retry-After`).
+fn distinct<'a>(codes: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    for c in codes {
+        if !out.contains(&c) {
+            out.push(c);
+        }
     }
     out
 }
