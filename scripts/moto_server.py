@@ -22,6 +22,9 @@ measurements):
 - JSON answers. moto 5.2 writes every answer with a serializer driven by the botocore model,
   which walks every attribute of every item: DynamoDB's data-plane answers and `GetRecords` are
   written with `json.dumps` instead (same bytes once parsed; `--slow-json` keeps moto's).
+- Stream shards kept across rolled-back transactions (`_keep_stream_shards`): moto restores the
+  tables of a cancelled `TransactWriteItems` as deep copies with new stream shard objects, which
+  the iterators already handed out never see; the live shard is put back.
 - Stream iterators. Every `GetRecords` stores a new shard iterator in a dict that is never
   pruned, so a stream poller grows moto by ~1 KB a call forever. Iterators older than 15 minutes
   (DynamoDB Streams' own iterator lifetime) are dropped; using one answers
@@ -59,6 +62,37 @@ def _serialized(method):
 
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
+
+
+def _keep_stream_shards(method):
+    """A cancelled `TransactWriteItems` is rolled back by putting deep copies of the tables (taken
+    before it) in place. Each copy brings its own `StreamShard` object, while every shard iterator
+    already handed out (the stream pollers') keeps reading the old one, which no write reaches any
+    more: from the first cancelled transaction on, the pollers read nothing. After a rollback the
+    live shard goes back on the restored table, holding the restored (pre-transaction) records."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with _LOCK:
+            shards = {
+                name: table.stream_shard
+                for name, table in self.tables.items()
+                if getattr(table, "stream_shard", None) is not None
+            }
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                for name, shard in shards.items():
+                    table = self.tables.get(name)
+                    if table is not None and table.stream_shard is not shard:
+                        shard.items = table.stream_shard.items
+                        shard.table = table
+                        table.stream_shard = shard
+
+    return wrapper
+
+
+DynamoDBBackend.transact_write_items = _keep_stream_shards(DynamoDBBackend.transact_write_items)
 
 # moto's modules do not change while it runs: list them once, not on every request.
 _MODULES = frozenset(backends.list_of_moto_modules())
