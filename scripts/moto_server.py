@@ -22,9 +22,7 @@ measurements):
 - JSON answers. moto 5.2 writes every answer with a serializer driven by the botocore model,
   which walks every attribute of every item: DynamoDB's data-plane answers and `GetRecords` are
   written with `json.dumps` instead (same bytes once parsed; `--slow-json` keeps moto's).
-- Stream shards kept across rolled-back transactions (`_keep_stream_shards`): moto restores the
-  tables of a cancelled `TransactWriteItems` as deep copies with new stream shard objects, which
-  the iterators already handed out never see; the live shard is put back.
+- Cancelled transactions keep the stream (`_stream_keeping_transactions`).
 - Stream iterators. Every `GetRecords` stores a new shard iterator in a dict that is never
   pruned, so a stream poller grows moto by ~1 KB a call forever. Iterators older than 15 minutes
   (DynamoDB Streams' own iterator lifetime) are dropped; using one answers
@@ -60,39 +58,43 @@ def _serialized(method):
     return wrapper
 
 
+def _stream_keeping_transactions():
+    """A cancelled transaction must not cut the stream, nor copy it. moto backs up every table of
+    a transaction with `copy.deepcopy` and, when the transaction is cancelled, puts the copies in
+    place of the tables. The copy included the table's stream shard — every record ever written
+    (so each transaction got slower as the stream grew) — and every shard iterator handed out
+    before kept reading the old shard object, which receives no record again (the local stack's
+    stream consumers went silent after the first refused start or lost conditional write). Here
+    the shard is not copied (the backup shares the live one), and after a cancelled transaction
+    it loses the records the cancelled writes appended (DynamoDB Streams never shows them)."""
+    from moto.dynamodb.models.table import StreamShard
+
+    StreamShard.__deepcopy__ = lambda self, memo: self
+    original = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        before = {
+            name: (table.stream_shard, len(table.stream_shard.items))
+            for name, table in self.tables.items()
+            if getattr(table, "stream_shard", None) is not None
+        }
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for name, (shard, count) in before.items():
+                del shard.items[count:]
+                restored = self.tables.get(name)
+                if restored is not None:
+                    shard.table = restored
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items
+
+
+_stream_keeping_transactions()
+
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
-
-
-def _keep_stream_shards(method):
-    """A cancelled `TransactWriteItems` is rolled back by putting deep copies of the tables (taken
-    before it) in place. Each copy brings its own `StreamShard` object, while every shard iterator
-    already handed out (the stream pollers') keeps reading the old one, which no write reaches any
-    more: from the first cancelled transaction on, the pollers read nothing. After a rollback the
-    live shard goes back on the restored table, holding the restored (pre-transaction) records."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        with _LOCK:
-            shards = {
-                name: table.stream_shard
-                for name, table in self.tables.items()
-                if getattr(table, "stream_shard", None) is not None
-            }
-            try:
-                return method(self, *args, **kwargs)
-            finally:
-                for name, shard in shards.items():
-                    table = self.tables.get(name)
-                    if table is not None and table.stream_shard is not shard:
-                        shard.items = table.stream_shard.items
-                        shard.table = table
-                        table.stream_shard = shard
-
-    return wrapper
-
-
-DynamoDBBackend.transact_write_items = _keep_stream_shards(DynamoDBBackend.transact_write_items)
 
 # moto's modules do not change while it runs: list them once, not on every request.
 _MODULES = frozenset(backends.list_of_moto_modules())
