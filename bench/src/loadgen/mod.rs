@@ -63,7 +63,8 @@ pub struct Config {
     pub start_wait: Duration,
     /// Probability that a wizard drops its socket after a create (scenario `ws-drop`).
     pub ws_drop: f64,
-    /// Domains per campaign of the pause/resume storm (several chunks, so pauses land mid-phase).
+    /// Domains per campaign of the pause/resume storm (`LOAD_STORM_DOMAINS`, 5,000, smoke 3,000:
+    /// several chunks of 1,000, so pauses land mid-phase).
     pub storm_domains: u64,
     /// The longest a dispatcher outage lasts (it ends earlier once a batch went to the stream's
     /// on-failure destination and the wizards stopped).
@@ -123,7 +124,8 @@ impl Config {
             event_silence: Duration::from_secs(20),
             start_wait: Duration::from_secs(120),
             ws_drop: 0.3,
-            storm_domains: env("LOAD_STORM_DOMAINS", 5000).clamp(1, 1_000_000),
+            storm_domains: env("LOAD_STORM_DOMAINS", if smoke { 3000 } else { 5000 })
+                .clamp(1, 1_000_000),
             outage_max: Duration::from_secs(env("LOAD_OUTAGE_SECONDS", 120)),
             stale: stale_bounds(),
         }
