@@ -236,24 +236,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .into_builder()
         .http_client(sdk_http::ObservedClient::new(stream_writes.clone()))
         .build();
-    // The gateway's own clients (the pollers' long-poll receives wait up to 20 s) get attempts
-    // longer than that; the handlers' clients keep the functions' SDK time-outs. (With the
-    // functions' 2 s attempts every idle receive timed out and was sent again while moto still
-    // held the first one: moto-sqs ran out of threads and every SQS call timed out.)
-    let aws = Aws::new(
-        sdk.clone()
-            .into_builder()
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(2))
-                    .operation_attempt_timeout(Duration::from_secs(
-                        pollers::LONG_POLL_SECONDS as u64 + 10,
-                    ))
-                    .operation_timeout(Duration::from_secs(90))
-                    .build(),
-            )
-            .build(),
-    );
+    let aws = Aws::new(sdk.clone());
     let res = resources::Resources::load();
 
     let mut tries = 0;
