@@ -8,6 +8,9 @@
 #   then on the optimized build (profile local-release):
 #   autostart-bench:  BENCH_CAMPAIGNS (200), BENCH_CONCURRENCY (10), BENCH_DOMAINS (100000)
 #   validation-bench: BENCH_DNS_DOMAINS (10000), BENCH_DNS_CONCURRENCY (64)
+#   keywords bench:   the fetcher vs a raw loop with the same HTTP client, concurrency 64 against
+#                     a local page server (shared/src/phases/keywords/fetch/bench.rs);
+#                     BENCH_DOMAINS, BENCH_PAGE_ITEMS (30)
 #   load-bench:       the chaos scenarios (target/bench/chaos.md), then the load and the seed's
 #                     3-call flow (target/bench/load.md); LOAD_CAMPAIGNS (1000), LOAD_WIZARDS (50),
 #                     LOAD_DOMAINS (20), LOAD_SEED_CAMPAIGNS (200), LOAD_CHAOS_CAMPAIGNS (200 per
@@ -38,6 +41,8 @@ log "auto-start: create → running latency and discovery throughput"
 "$bin/autostart-bench"
 log "validation: DNS throughput, raw hickory vs the phase"
 "$bin/validation-bench"
+log "keywords: fetch throughput, raw HTTP/1.1 loop vs the fetcher (with and without the page scan)"
+cargo test --quiet --profile local-release -p campaign-shared --lib keywords::fetch::bench -- --ignored --nocapture
 log "WebSocket event latency and fan-out"
 "$bin/ws-bench"
 export LOAD_CHAOS_CAMPAIGNS=${LOAD_CHAOS_CAMPAIGNS:-200}

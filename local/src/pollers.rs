@@ -161,6 +161,20 @@ async fn invoke_sqs(
     }
 }
 
+/// The SDK's time-outs for a long poll: the shared configuration's attempt time-out (2 s, meant
+/// for calls that answer at once) would cut every wait short, and each cut retry would leave a
+/// waiting request behind on moto until its connection limit is reached.
+fn long_poll_timeouts() -> aws_sdk_sqs::config::Builder {
+    let wait = Duration::from_secs(LONG_POLL_SECONDS as u64);
+    aws_sdk_sqs::config::Builder::default().timeout_config(
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(2))
+            .operation_attempt_timeout(wait + Duration::from_secs(5))
+            .operation_timeout(wait * 2 + Duration::from_secs(10))
+            .build(),
+    )
+}
+
 /// One poller loop of an SQS mapping (several run per mapping, like Lambda's concurrent pollers).
 pub async fn run_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
     let function = mapping.function.clone();
@@ -180,6 +194,8 @@ async fn poll_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
             .message_attribute_names("All")
+            .customize()
+            .config_override(long_poll_timeouts())
             .send()
             .await;
         let messages = match received {

@@ -196,7 +196,7 @@ async fn a_disabled_proxy_fails_the_auto_start_and_enabling_it_allows_a_manual_s
     let persona = c
         .post(
             "/personas",
-            &json!({"name": "p", "kind": "http", "enabled": false}),
+            &json!({"name": "p", "kind": "http", "enabled": false, "config": {"userAgent": "ua"}}),
         )
         .await
         .expect(201)

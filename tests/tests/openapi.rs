@@ -112,7 +112,7 @@ async fn fixtures(c: &Client) -> Ids {
     let persona = c
         .post(
             "/personas",
-            &json!({"name": "openapi", "kind": "http", "config": {}}),
+            &json!({"name": "openapi", "kind": "http", "config": {"userAgent": "ua"}}),
         )
         .await
         .expect(201)

@@ -86,7 +86,7 @@ async fn fixtures(c: &Client) -> (String, String, String) {
     let persona = c
         .post(
             "/personas",
-            &json!({"name": "p", "kind": "http", "config": {}}),
+            &json!({"name": "p", "kind": "http", "config": {"userAgent": "ua"}}),
         )
         .await
         .expect(201)

@@ -68,6 +68,11 @@ pub struct Campaign {
     pub sweep_shard: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep_at: Option<i64>,
+    /// A fresh id per save (`service::write::commit`): a writer whose conditional write was
+    /// applied but answered too late (the SDK retries it into a version conflict) recognizes its
+    /// own write when it re-reads (DECISIONS.md #35). Never shown by the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_id: Option<Uuid>,
 }
 
 /// Reads the phases in pipeline order and adds any phase a stored item predates.
@@ -125,6 +130,7 @@ impl Campaign {
             phases: PIPELINE.iter().map(|n| PhaseState::new(*n)).collect(),
             sweep_shard: None,
             sweep_at: None,
+            write_id: None,
         };
         if mode == Mode::FullSequence {
             campaign.queue_auto_start(PIPELINE[0], now);

@@ -45,9 +45,10 @@ impl PhaseName {
 
 pub const DISCOVERY: PhaseName = PhaseName::new("discovery");
 pub const VALIDATION: PhaseName = PhaseName::new("validation");
+pub const KEYWORDS: PhaseName = PhaseName::new("keywords");
 
 /// The phases in order. A phase starts only after every phase before it completed.
-pub const PIPELINE: &[PhaseName] = &[DISCOVERY, VALIDATION];
+pub const PIPELINE: &[PhaseName] = &[DISCOVERY, VALIDATION, KEYWORDS];
 
 impl std::fmt::Display for PhaseName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -19,10 +19,15 @@ use crate::settings::Settings;
 use crate::store::ChunkOutput;
 
 pub mod discovery;
+pub mod keywords;
 pub mod validation;
 
 /// The phases' implementations, in pipeline order.
-pub static REGISTRY: &[&dyn Phase] = &[&discovery::Discovery, &validation::Validation];
+pub static REGISTRY: &[&dyn Phase] = &[
+    &discovery::Discovery,
+    &validation::Validation,
+    &keywords::Keywords,
+];
 
 /// The implementation of pipeline phase `name`.
 pub fn phase(name: PhaseName) -> &'static dyn Phase {

@@ -1,7 +1,9 @@
 //! The one read–modify–conditional-write helper every campaign change goes through, and the
 //! caller identity.
 //!
-//! A write is conditional on the version read; a lost race re-reads and re-decides (up to
+//! A write is conditional on the version read and carries a fresh write id, so a write that was
+//! applied but answered too late (the SDK retried it into a conflict) is recognized as ours
+//! instead of re-decided against its own result. A lost race re-reads and re-decides (up to
 //! [`MAX_WRITE_ATTEMPTS`] times, with a short randomized pause). Every domain method bumps the
 //! version exactly once when it changes something, so a write is always "version n → n+1".
 
@@ -114,8 +116,27 @@ pub async fn commit(state: &AppState, read: &Read, campaign: &Campaign) -> Resul
         read.version + 1,
         "one write bumps the version once"
     );
+    commit_as(state, read, campaign, Uuid::new_v4()).await
+}
+
+async fn commit_as(
+    state: &AppState,
+    read: &Read,
+    campaign: &Campaign,
+    write_id: Uuid,
+) -> Result<bool, AppError> {
     let usage = usage_between(&state.settings, Some(read), campaign);
-    Ok(state.campaigns.save(campaign, read.version, &usage).await? == Write::Done)
+    let mut stamped = campaign.clone();
+    stamped.write_id = Some(write_id);
+    if state.campaigns.save(&stamped, read.version, &usage).await? == Write::Done {
+        return Ok(true);
+    }
+    // A conflict can be our own write: applied, answered too late, retried by the SDK into its
+    // own condition. Then the stored version is ours, with our write id.
+    Ok(matches!(
+        state.campaigns.get(campaign.id).await?,
+        Some(current) if current.version == stamped.version && current.write_id == stamped.write_id
+    ))
 }
 
 /// Read–modify–write: reads the campaign, lets `f` change it, and writes it conditionally on the
@@ -146,5 +167,48 @@ pub fn check_if_match(if_match: Option<u64>, campaign: &Campaign) -> Result<(), 
             current: campaign.version,
         }),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CampaignConfig, Mode};
+    use crate::net::AddressPolicy;
+
+    /// The first attempt of a write was applied but its answer lost; the SDK's retry of the same
+    /// request then fails its condition. The writer must see its own write, not a lost race.
+    #[tokio::test]
+    async fn a_write_applied_but_answered_late_is_recognized_as_ours() {
+        let (state, _) = AppState::in_memory(Settings::for_tests(), AddressPolicy::default());
+        let now = chrono::Utc::now();
+        let c = Campaign::new(
+            Uuid::new_v4(),
+            "owner",
+            "c".into(),
+            Mode::StepByStep,
+            CampaignConfig::default(),
+            "corr".into(),
+            now,
+        );
+        let empty = usage_between(&state.settings, None, &c);
+        assert_eq!(
+            state.campaigns.insert(&c, &empty).await.unwrap(),
+            Write::Done
+        );
+        let read = Read::of(&c);
+        let mut renamed = c.clone();
+        renamed.name = "renamed".into();
+        renamed.version += 1;
+        let ours = Uuid::new_v4();
+        assert!(commit_as(&state, &read, &renamed, ours).await.unwrap());
+        // The retry of the applied request: same id, same expected version.
+        assert!(commit_as(&state, &read, &renamed, ours).await.unwrap());
+        // Someone else's write of the same version is a lost race.
+        assert!(
+            !commit_as(&state, &read, &renamed, Uuid::new_v4())
+                .await
+                .unwrap()
+        );
     }
 }

@@ -14,6 +14,7 @@ use utoipa::openapi::schema::Schema;
 
 use crate::domain::PhaseName;
 use crate::phases::discovery::{DiscoveryConfig, DiscoveryInput};
+use crate::phases::keywords::{HttpPersonaConfig, KeywordsConfig, KeywordsInput};
 use crate::phases::validation::DnsPersonaConfig;
 use crate::phases::{self, Phase};
 
@@ -73,7 +74,37 @@ fn row(name: &str) -> Option<PhaseDoc> {
             result: Some(dns_result),
             persona: Some(collect::<DnsPersonaConfig>),
         },
+        "keywords" => PhaseDoc {
+            section: Some(Section {
+                config: collect::<KeywordsConfig>,
+                input: collect::<KeywordsInput>,
+                example: || json!({"terms": ["running shoes", "sale"], "paths": ["/"], "match": "any"}),
+            }),
+            result: Some(http_result),
+            persona: Some(collect::<HttpPersonaConfig>),
+        },
         _ => return None,
+    })
+}
+
+/// Keywords' `http` result of one domain (`Keywords::results`, `HttpCheck::to_api`).
+fn http_result(statuses: &[&str]) -> Value {
+    json!({
+        "type": "object",
+        "description": "the HTTP fetch and page scan of the domain (keywords phase): `skipped` did not resolve; `matched`/`no_match` every path gave a complete 2xx page; `unreachable` no connection, time-out or TLS failure; `error` a non-2xx answer (`httpStatus`) or a reason in `error` (`blocked_address`, `too_many_redirects`, `body_too_large`, `deadline`, …)",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": statuses},
+            "httpStatus": {"type": "integer", "description": "the final answer's status code"},
+            "finalUrl": {"type": "string", "description": "the URL after redirects"},
+            "title": {"type": "string", "description": "the page's `<title>`"},
+            "hits": {
+                "type": "object",
+                "description": "each term found with its count, over every path (present whenever a page was scanned)",
+                "additionalProperties": {"type": "integer", "minimum": 1}
+            },
+            "error": {"type": "string", "description": "why the domain is `error` or `unreachable`"}
+        }
     })
 }
 
