@@ -172,3 +172,13 @@ fn stream_events_parse_into_campaign_changes_and_dispatch_chunk_zero() {
         assert!(dispatches(Some(new), new).is_empty());
     }
 }
+
+#[test]
+fn the_sweeper_event_is_a_scheduled_event() {
+    // The sweeper reads nothing from its event (it sweeps the index); the fixture is what an
+    // EventBridge schedule delivers.
+    let event: serde_json::Value =
+        serde_json::from_str(&fixture("sweeper.json")).expect("JSON event");
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert_eq!(event["source"], "aws.events");
+}

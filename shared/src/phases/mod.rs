@@ -100,6 +100,26 @@ pub struct ChunkDone {
     pub counts: Vec<(String, u64)>,
 }
 
+impl ChunkDone {
+    /// The output `data` of one result per work item, whose statuses give the counts.
+    pub fn counted<'s>(data: String, statuses: impl IntoIterator<Item = &'s str>) -> Self {
+        let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+        let mut items = 0;
+        for status in statuses {
+            *counts.entry(status).or_default() += 1;
+            items += 1;
+        }
+        Self {
+            data,
+            items,
+            counts: counts
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        }
+    }
+}
+
 /// One pipeline phase.
 pub trait Phase: Send + Sync {
     fn name(&self) -> PhaseName;

@@ -366,6 +366,7 @@ export interface components {
         /** @description each phase's section (absent until set) and the referenced personas and proxies */
         CampaignConfig: {
             discovery?: components["schemas"]["DiscoveryConfig"];
+            keywords?: components["schemas"]["KeywordsConfig"];
             personaIds: string[];
             proxyIds: string[];
         };
@@ -397,6 +398,7 @@ export interface components {
         /** @description the parts of `config` to replace; an absent part is kept. Referenced personas and proxies must exist and be the caller's (422 otherwise); being enabled is checked at phase start. */
         ConfigInput: {
             discovery?: components["schemas"]["DiscoveryInput"];
+            keywords?: components["schemas"]["KeywordsInput"];
             personaIds?: string[];
             proxyIds?: string[];
         };
@@ -478,6 +480,23 @@ export interface components {
                 status: "resolved" | "unresolved" | "error";
             };
             domain: string;
+            /** @description the HTTP fetch and page scan of the domain (keywords phase): `skipped` did not resolve; `matched`/`no_match` every path gave a complete 2xx page; `unreachable` no connection, time-out or TLS failure; `error` a non-2xx answer (`httpStatus`) or a reason in `error` (`blocked_address`, `too_many_redirects`, `body_too_large`, `deadline`, …) */
+            http?: {
+                /** @description why the domain is `error` or `unreachable` */
+                error?: string;
+                /** @description the URL after redirects */
+                finalUrl?: string;
+                /** @description each term found with its count, over every path (present whenever a page was scanned) */
+                hits?: {
+                    [key: string]: number;
+                };
+                /** @description the final answer's status code */
+                httpStatus?: number;
+                /** @enum {string} */
+                status: "matched" | "no_match" | "unreachable" | "error" | "skipped";
+                /** @description the page's `<title>` */
+                title?: string;
+            };
         };
         /** @description discovery's output in its stable generation order; only domains counted in discovery's progress are listed. Items are plain strings unless `include=results` or `status` is given. A filtered page reads at most ten chunks, so it may hold fewer than `limit` items and still have a `nextCursor`. */
         DomainPage: {
@@ -645,6 +664,69 @@ export interface components {
             /** @constant */
             status: "ok";
         };
+        /** @description The `config` of a persona of kind `http`, used by the keywords phase. */
+        HttpPersonaConfig: {
+            /** @default 16 */
+            concurrency: number;
+            /**
+             * Format: int32
+             * @default 3
+             */
+            followRedirects: number;
+            /**
+             * @description Request headers `{name: value}`, at most 20, not `Host`, `Content-Length` or
+             *     `Transfer-Encoding`. Held as pairs in the order the JSON object keeps (by name).
+             */
+            headers?: {
+                [key: string]: string;
+            };
+            /** @default 262144 */
+            maxBodyBytes: number;
+            /**
+             * Format: int32
+             * @description Default 443 for `https`, 80 for `http`.
+             */
+            port?: number;
+            /**
+             * Format: int32
+             * @default 50
+             */
+            rateLimitPerSecond: number;
+            /** @default https */
+            scheme: components["schemas"]["Scheme"];
+            /**
+             * Format: int64
+             * @default 5000
+             */
+            timeoutMs: number;
+            userAgent: string;
+        };
+        /** @description A validated keywords configuration, as stored and as returned by the API. */
+        KeywordsConfig: {
+            match: components["schemas"]["MatchMode"];
+            paths: string[];
+            terms: string[];
+        };
+        /** @description What the `keywords` phase looks for: `terms` matched case-insensitively as whole words in each page's visible text and title, on every path of `paths`; `match` `any` (one term found) or `all` (every term) makes a domain `matched`. Optional until the `keywords` phase starts. Unacceptable values (a missing or duplicate term, a term without a letter or digit, a path not starting with `/`) are answered 422 `INVALID_CONFIG` listing every problem; wrong JSON types are 400. */
+        KeywordsInput: {
+            /** @default any */
+            match: components["schemas"]["MatchMode"];
+            /**
+             * @description Absolute paths (`/`, `/about?x=1`), fetched in order.
+             * @default [
+             *       "/"
+             *     ]
+             */
+            paths: string[];
+            /** @description Distinct (case-insensitively) terms of 1–64 characters. */
+            terms: string[];
+        };
+        /**
+         * @description How the terms decide `matched`: at least one term found (`any`), or every term (`all`),
+         *     counted over every configured path of a domain.
+         * @enum {string}
+         */
+        MatchMode: "any" | "all";
         /** @enum {string} */
         Mode: "step_by_step" | "full_sequence";
         ModeRequest: {
@@ -652,7 +734,7 @@ export interface components {
         };
         /** @enum {string} */
         PatternType: "prefix" | "suffix" | "both";
-        /** @description a new persona; its config is checked by the phase that uses its kind: DnsPersonaConfig */
+        /** @description a new persona; its config is checked by the phase that uses its kind: DnsPersonaConfig, HttpPersonaConfig */
         PersonaCreate: {
             /**
              * @description At most 16 KiB of JSON, checked by the phase that uses the persona's kind (`dns`: a
@@ -704,7 +786,7 @@ export interface components {
          * @description the pipeline's phases, in order
          * @enum {string}
          */
-        PhaseName: "discovery" | "validation";
+        PhaseName: "discovery" | "validation" | "keywords";
         /** @enum {string} */
         PhaseStatus: "not_started" | "running" | "paused" | "stopped" | "completed" | "failed";
         PhaseView: {
@@ -789,6 +871,11 @@ export interface components {
          * @enum {string}
          */
         RecoveryReason: "stale_queued" | "stalled_phase" | "stream_failure";
+        /**
+         * @description `https` (the default) or `http`: how every domain is fetched.
+         * @enum {string}
+         */
+        Scheme: "https" | "http";
         /** @description `GET /campaigns/{id}/status` and the WebSocket `subscribed` answer. */
         StatusView: {
             autoStart: components["schemas"]["AutoStartView"];
@@ -952,7 +1039,7 @@ export interface components {
         /** @description page size; outside 1–1000 → 400 */
         DomainLimit: number;
         /** @description only domains whose result from the latest phase that ran (and knows the status) has this status; `pending`: no result from it yet. Items become objects. Another value → 400 */
-        DomainStatus: "error" | "resolved" | "unresolved" | "pending";
+        DomainStatus: "error" | "matched" | "no_match" | "resolved" | "skipped" | "unreachable" | "unresolved" | "pending";
         /** @description same key + same body within 24 h → the same 201 (with `Idempotent-Replayed: true`); same key + another body → 422 `IDEMPOTENCY_KEY_REUSED`; first request still running → 409 `IDEMPOTENCY_IN_PROGRESS`; an empty or over-255-character key → 400 */
         IdempotencyKey: string;
         /** @description `"<version>"` (also `W/"3"`, `3`, or `*` for any): a stale version → 412 `VERSION_MISMATCH` */
@@ -1050,6 +1137,16 @@ export interface operations {
                  *             ".net"
                  *           ],
                  *           "variableLength": 3
+                 *         },
+                 *         "keywords": {
+                 *           "match": "any",
+                 *           "paths": [
+                 *             "/"
+                 *           ],
+                 *           "terms": [
+                 *             "running shoes",
+                 *             "sale"
+                 *           ]
                  *         }
                  *       },
                  *       "mode": "step_by_step",

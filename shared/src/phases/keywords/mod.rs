@@ -225,18 +225,11 @@ impl Phase for Keywords {
                 options,
             );
             let checks = fetcher.fetch_all(&targets, deadline).await;
-            let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
-            for c in &checks {
-                *counts.entry(c.status.as_str()).or_default() += 1;
-            }
-            Ok(ChunkDone {
-                data: output::store(checks)?,
-                items: targets.len() as u64,
-                counts: counts
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
-            })
+            let statuses: Vec<HttpStatus> = checks.iter().map(|c| c.status).collect();
+            Ok(ChunkDone::counted(
+                output::store(checks)?,
+                statuses.iter().map(|s| s.as_str()),
+            ))
         })
     }
 

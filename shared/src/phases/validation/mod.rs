@@ -103,18 +103,10 @@ impl Phase for Validation {
             let checks = DnsValidator::new(&config)?
                 .check_all(&input.domains, deadline)
                 .await;
-            let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
-            for c in &checks {
-                *counts.entry(c.status.as_str()).or_default() += 1;
-            }
-            Ok(ChunkDone {
-                data: serde_json::to_string(&checks).map_err(AppError::internal)?,
-                items: checks.len() as u64,
-                counts: counts
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
-            })
+            Ok(ChunkDone::counted(
+                serde_json::to_string(&checks).map_err(AppError::internal)?,
+                checks.iter().map(|c| c.status.as_str()),
+            ))
         })
     }
 

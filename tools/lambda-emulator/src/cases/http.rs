@@ -80,9 +80,13 @@ pub async fn create_campaign(ctx: &Ctx, case: &Case) -> Verdict {
         &json!(fresh.owner),
     )?;
     expect_eq("stored name", &stored["name"], &json!("Shoes Q4"))?;
+    let discovery = stored["phases"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["phase"] == "discovery"))
+        .ok_or_else(|| format!("no discovery phase in {stored}"))?;
     expect_eq(
-        "stored autoStart.status",
-        &stored["autoStart"]["status"],
+        "stored discovery autoStart.status",
+        &discovery["autoStart"]["status"],
         &json!("queued"),
     )?;
 

@@ -77,6 +77,7 @@ pub fn cases() -> Vec<Case> {
         case!("ws-connect", "ws-connect.json", ws::connect),
         case!("ws-message", "ws-message-subscribe.json", ws::subscribe),
         case!("ws-disconnect", "ws-disconnect.json", ws::disconnect),
+        case!("sweeper", "sweeper.json", generic::responds),
     ]
 }
 

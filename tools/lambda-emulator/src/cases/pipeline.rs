@@ -45,13 +45,13 @@ pub async fn autostart_worker(ctx: &Ctx, case: &Case) -> Verdict {
     no_batch_failures(&inv)?;
     let c = stored_campaign(ctx, &fresh).await?;
     let why = || format!("\n--- function output ---\n{}", inv.logs);
+    let discovery = phase(&c, "discovery")?;
     expect_eq(
-        "autoStart.status",
-        &c["autoStart"]["status"],
+        "discovery autoStart.status",
+        &discovery["autoStart"]["status"],
         &json!("started"),
     )
     .map_err(|e| e + &why())?;
-    let discovery = phase(&c, "discovery")?;
     expect_eq("discovery status", &discovery["status"], &json!("running"))?;
     expect_eq("discovery trigger", &discovery["trigger"], &json!("auto"))?;
     expect_eq("version", &c["version"], &json!(2))?;
@@ -65,15 +65,16 @@ pub async fn autostart_dlq(ctx: &Ctx, case: &Case) -> Verdict {
     let inv = ctx.invoke(case.function, &case.event(&fresh)?, &[]).await?;
     no_batch_failures(&inv)?;
     let c = stored_campaign(ctx, &fresh).await?;
+    let auto = &phase(&c, "discovery")?["autoStart"];
     expect_eq(
-        "autoStart.status",
-        &c["autoStart"]["status"],
+        "discovery autoStart.status",
+        &auto["status"],
         &json!("failed"),
     )
     .map_err(|e| format!("{e}\n--- function output ---\n{}", inv.logs))?;
     expect_eq(
-        "autoStart.error.code",
-        &c["autoStart"]["error"]["code"],
+        "discovery autoStart.error.code",
+        &auto["error"]["code"],
         &json!("RETRIES_EXHAUSTED"),
     )?;
     Ok(format!(
@@ -120,7 +121,8 @@ pub async fn phase_worker(ctx: &Ctx, case: &Case) -> Verdict {
             "DOMAINS_TABLE",
             &[
                 ("campaignId", Av::S(fresh.campaign.clone())),
-                ("chunk", Av::N("0".into())),
+                // slot = chunk · 16 + phase index: discovery's chunk 0
+                ("slot", Av::N("0".into())),
             ],
         )
         .await?
@@ -130,11 +132,7 @@ pub async fn phase_worker(ctx: &Ctx, case: &Case) -> Verdict {
                 inv.logs
             )
         })?;
-    let domains: Vec<&str> = chunk["domains"]
-        .as_str()
-        .unwrap_or_default()
-        .lines()
-        .collect();
+    let domains: Vec<&str> = chunk["data"].as_str().unwrap_or_default().lines().collect();
     let distinct: std::collections::BTreeSet<&&str> = domains.iter().collect();
     expect(domains.len() == 1000 && distinct.len() == 1000, || {
         format!(
