@@ -5,21 +5,28 @@
 //! an `Idempotency-Key` (retried with the same key on 429/5xx/409 IDEMPOTENCY_IN_PROGRESS or a
 //! transport error, up to 45 s), then wait for `phase_auto_started` on the socket (status poll
 //! after 20 s without an event; a start by hand after `auto_start_failed`). After each scenario
-//! every campaign it created is audited: settled and not `queued`, discovery started exactly once
-//! according to the campaigns table's DynamoDB stream (read from TRIM_HORIZON, independently of
-//! the WebSocket), `version` + 1 per write and never backwards in what the wizards applied,
-//! exactly `numDomains` domains, every queue drained.
+//! every campaign it created is audited (`loadgen/audit`): settled and not `queued`, each phase
+//! started at most once according to the campaigns table's DynamoDB stream (read from
+//! TRIM_HORIZON, independently of the WebSocket), `version` + 1 per write and never backwards in
+//! what the wizards applied, nothing running without moving or queued past the stale threshold
+//! plus one sweep and no paused phase moving by itself, exactly the domains of an uninterrupted
+//! run, one campaign per create in each user's listing, every queue drained.
 //!
 //! `LOAD_SCENARIOS` (`baseline,seed`; `all` for every one): `baseline`, `seed` (the seed's 3-call
 //! flow, `LOAD_SEED_CAMPAIGNS` = 200), the chaos scenarios `ddb-throttle`, `sqs-send`,
-//! `worker-crash`, `stream-failure` (the gateway's `/_local/chaos`), `ws-drop` (the wizards drop
-//! their sockets), `moto-restart` (runs `LOAD_MOTO_RESTART_CMD` halfway); chaos scenarios create
+//! `worker-crash`, `stream-failure`, `api-crash-after-write`, `dispatcher-outage` (the gateway's
+//! `/_local/chaos`), `ws-drop` (the wizards drop their sockets), `pause-resume-storm` (the wizards
+//! pause, resume, stop and start again at random; `LOAD_STORM_DOMAINS` domains each),
+//! `moto-restart` (runs `LOAD_MOTO_RESTART_CMD` halfway); chaos scenarios create
 //! `LOAD_CHAOS_CAMPAIGNS` (default `LOAD_CAMPAIGNS`) campaigns. `LOAD_SMOKE=1`: 5
 //! wizards, 20 campaigns (seed 10), every scenario. Bounds: `LOAD_DEADLINE_SECONDS` (3600) for the
 //! run, `LOAD_SCENARIO_SECONDS` (900) for a scenario's wizards, `LOAD_SETTLE_SECONDS` (600) for the
 //! audit's wait until every campaign settled (it returns as soon as all did),
 //! `LOAD_CHAOS_HOLD_SECONDS` (180) for how long chaos stays armed after the wizards stopped while
-//! the queues still hold their work (0: turned off as soon as the wizards stop).
+//! the queues still hold their work (0: turned off as soon as the wizards stop),
+//! `LOAD_OUTAGE_SECONDS` (120) for the longest dispatcher outage. Invariant 5's limits come from
+//! the stack's `STALE_PHASE_SECONDS`, `STALE_QUEUED_SECONDS`, `LOCAL_SWEEP_SECONDS` plus
+//! `LOAD_SWEEP_SLACK_SECONDS` (10).
 //!
 //! Prints a markdown report and writes `target/bench/load.json` and `target/bench/load.md`
 //! (relative to the current directory). Exits 1 when an invariant fails in any scenario, 2 when

@@ -1,9 +1,11 @@
 //! Chaos: probabilistic fault injection across the whole local stack (never in deployed code).
 //!
 //! `POST /_local/chaos {"ddbThrottle", "sqsSendFailure", "workerCrash", "streamFailure",
-//! "pushFailure"}` (probabilities 0–1, each optional) turns it on; `GET /_local/chaos` reports
-//! the configuration and how many faults each kind injected; `DELETE /_local/chaos` turns it
-//! off (the counters stay readable until the next `POST` resets them).
+//! "pushFailure", "apiCrashAfterWrite", "dispatcherFailure"}` (probabilities 0–1, each optional)
+//! turns it on; `GET /_local/chaos` reports the configuration, how many faults each kind
+//! injected, and how many stream batches (and records) went to the on-failure destination
+//! meanwhile (`streamDiscards`: what a long enough outage must produce); `DELETE /_local/chaos`
+//! turns it off (the counters stay readable until the next `POST` resets them).
 //!
 //! Where each kind strikes — always at the boundary a real failure would come from, so the
 //! handlers run unchanged:
@@ -21,7 +23,19 @@
 //! - `streamFailure`: a stream consumer invocation runs, then is reported failed (as if it
 //!   timed out after its side effects), so the batch is retried and events repeat.
 //! - `pushFailure`: the Management API answers `POST /@connections/{id}` with a 500.
+//! - `apiCrashAfterWrite`: the `api` Lambda dies right after one of its writes to a table with a
+//!   stream (the campaigns table) succeeded — e.g. a create after its transaction was applied,
+//!   before the auto-start send and before the answer. The SDK's HTTP client of the gateway (the
+//!   boundary where DynamoDB's answer reaches the function) draws once per such write of an API
+//!   invocation ([`Chaos::api_invocation`] marks the invocation); on a hit the invocation is
+//!   dropped where it stands, and the client gets what API Gateway answers for a function that
+//!   failed: 502 `{"message": "Internal server error"}`. The write stays applied.
+//! - `dispatcherFailure`: a `phase-dispatcher` invocation fails without running (a function
+//!   error: a bad deploy, or its runtime dying at init). At 1.0 it is an outage; longer than the
+//!   stream's retries (`maximumRetryAttempts`, with bisection) it sends batches to the on-failure
+//!   destination, which only the sweeper reads.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -39,6 +53,8 @@ pub struct ChaosConfig {
     pub worker_crash: f64,
     pub stream_failure: f64,
     pub push_failure: f64,
+    pub api_crash_after_write: f64,
+    pub dispatcher_failure: f64,
 }
 
 impl ChaosConfig {
@@ -50,6 +66,8 @@ impl ChaosConfig {
             ("workerCrash", self.worker_crash),
             ("streamFailure", self.stream_failure),
             ("pushFailure", self.push_failure),
+            ("apiCrashAfterWrite", self.api_crash_after_write),
+            ("dispatcherFailure", self.dispatcher_failure),
         ]
         .into_iter()
         .find(|(_, p)| !(0.0..=1.0).contains(p))
@@ -64,15 +82,27 @@ pub enum Kind {
     WorkerCrash,
     StreamFailure,
     PushFailure,
+    ApiCrashAfterWrite,
+    DispatcherFailure,
 }
 
-const KINDS: [(Kind, &str); 5] = [
+const KINDS: [(Kind, &str); 7] = [
     (Kind::DdbThrottle, "ddbThrottle"),
     (Kind::SqsSendFailure, "sqsSendFailure"),
     (Kind::WorkerCrash, "workerCrash"),
     (Kind::StreamFailure, "streamFailure"),
     (Kind::PushFailure, "pushFailure"),
+    (Kind::ApiCrashAfterWrite, "apiCrashAfterWrite"),
+    (Kind::DispatcherFailure, "dispatcherFailure"),
 ];
+
+/// The stream consumer `dispatcherFailure` takes down.
+const DISPATCHER: &str = "phase-dispatcher";
+
+tokio::task_local! {
+    /// Set while an API invocation runs that `apiCrashAfterWrite` may kill.
+    static API_INVOCATION: CrashSwitch;
+}
 
 #[derive(Clone, Default)]
 pub struct Chaos {
@@ -82,7 +112,35 @@ pub struct Chaos {
 #[derive(Default)]
 struct Inner {
     config: RwLock<Option<ChaosConfig>>,
-    injected: [AtomicU64; 5],
+    injected: [AtomicU64; 7],
+    /// Stream batches, and their records, sent to the on-failure destination since the last `set`.
+    discarded_batches: AtomicU64,
+    discarded_records: AtomicU64,
+}
+
+/// One API invocation's kill switch: fired by the SDK's HTTP client after a write, awaited by
+/// the HTTP API, which then drops the invocation.
+#[derive(Clone)]
+pub struct CrashSwitch {
+    chaos: Chaos,
+    fired: Arc<tokio::sync::Notify>,
+}
+
+impl CrashSwitch {
+    /// The switch of the API invocation running on this task, if `apiCrashAfterWrite` is on.
+    pub fn current() -> Option<Self> {
+        API_INVOCATION.try_with(Self::clone).ok()
+    }
+
+    /// After a successful write to a table with a stream: draws whether the invocation dies now,
+    /// and if so fires the switch (the caller then never returns the answer to the function).
+    pub fn strike_after_write(&self) -> bool {
+        let hit = self.chaos.strike(Kind::ApiCrashAfterWrite);
+        if hit {
+            self.fired.notify_one();
+        }
+        hit
+    }
 }
 
 impl Chaos {
@@ -90,6 +148,8 @@ impl Chaos {
         for c in &self.inner.injected {
             c.store(0, Ordering::Relaxed);
         }
+        self.inner.discarded_batches.store(0, Ordering::Relaxed);
+        self.inner.discarded_records.store(0, Ordering::Relaxed);
         *self.inner.config.write().expect("chaos lock") = Some(config);
     }
 
@@ -118,12 +178,45 @@ impl Chaos {
             Kind::WorkerCrash => c.worker_crash,
             Kind::StreamFailure => c.stream_failure,
             Kind::PushFailure => c.push_failure,
+            Kind::ApiCrashAfterWrite => c.api_crash_after_write,
+            Kind::DispatcherFailure => c.dispatcher_failure,
         };
         let hit = p > 0.0 && rand::random::<f64>() < p;
         if hit {
             self.inner.injected[kind as usize].fetch_add(1, Ordering::Relaxed);
         }
         hit
+    }
+
+    /// Runs one invocation of the `api` function; `None` when `apiCrashAfterWrite` killed it
+    /// after one of its writes (see [`CrashSwitch`]). Without that kind armed it just runs.
+    pub async fn api_invocation<F: Future>(&self, invocation: F) -> Option<F::Output> {
+        if self.config().is_none_or(|c| c.api_crash_after_write <= 0.0) {
+            return Some(invocation.await);
+        }
+        let switch = CrashSwitch {
+            chaos: self.clone(),
+            fired: Arc::default(),
+        };
+        let fired = switch.fired.clone();
+        tokio::select! {
+            biased;
+            () = fired.notified() => None,
+            out = API_INVOCATION.scope(switch, invocation) => Some(out),
+        }
+    }
+
+    /// Whether this invocation of the stream consumer `function` fails without running.
+    pub fn consumer_fails(&self, function: &str) -> bool {
+        function == DISPATCHER && self.strike(Kind::DispatcherFailure)
+    }
+
+    /// Counts a stream batch of `records` records sent to the on-failure destination.
+    pub fn note_discarded(&self, records: usize) {
+        self.inner.discarded_batches.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .discarded_records
+            .fetch_add(records as u64, Ordering::Relaxed);
     }
 
     pub fn report(&self) -> Value {
@@ -136,7 +229,14 @@ impl Chaos {
                 )
             })
             .collect();
-        json!({"config": self.config(), "injected": injected})
+        json!({
+            "config": self.config(),
+            "injected": injected,
+            "streamDiscards": {
+                "batches": self.inner.discarded_batches.load(Ordering::Relaxed),
+                "records": self.inner.discarded_records.load(Ordering::Relaxed),
+            },
+        })
     }
 }
 
@@ -203,6 +303,59 @@ mod tests {
         assert!(proxied_fault(&chaos, "sqs", "AmazonSQS.SendMessage").is_some());
         assert!(proxied_fault(&chaos, "sqs", "AmazonSQS.ChangeMessageVisibility").is_none());
         assert!(proxied_fault(&chaos, "ddb", "DynamoDB_20120810.PutItem").is_none());
+    }
+
+    #[tokio::test]
+    async fn an_api_invocation_dies_only_when_its_switch_fires() {
+        let chaos = Chaos::default();
+        // Off: runs, and no switch is visible inside.
+        assert_eq!(
+            chaos
+                .api_invocation(async { CrashSwitch::current().is_none() })
+                .await,
+            Some(true)
+        );
+        chaos.set(ChaosConfig {
+            api_crash_after_write: 1.0,
+            ..Default::default()
+        });
+        let after = Arc::new(AtomicU64::new(0));
+        let seen = after.clone();
+        let out = chaos
+            .api_invocation(async move {
+                let switch = CrashSwitch::current().expect("a switch inside the invocation");
+                assert!(switch.strike_after_write());
+                // What the HTTP client does after a hit: never hand the answer back.
+                std::future::pending::<()>().await;
+                seen.fetch_add(1, Ordering::Relaxed);
+            })
+            .await;
+        assert!(out.is_none());
+        assert_eq!(
+            after.load(Ordering::Relaxed),
+            0,
+            "nothing ran after the write"
+        );
+        assert_eq!(chaos.report()["injected"]["apiCrashAfterWrite"], 1);
+        // Armed but not struck (no write): the invocation answers.
+        assert_eq!(chaos.api_invocation(async { 7 }).await, Some(7));
+    }
+
+    #[test]
+    fn only_the_dispatcher_goes_down_and_discards_are_counted() {
+        let chaos = Chaos::default();
+        chaos.set(ChaosConfig {
+            dispatcher_failure: 1.0,
+            ..Default::default()
+        });
+        assert!(chaos.consumer_fails("phase-dispatcher"));
+        assert!(!chaos.consumer_fails("stream-publisher"));
+        chaos.note_discarded(3);
+        assert_eq!(chaos.report()["streamDiscards"]["records"], 3);
+        assert_eq!(chaos.report()["streamDiscards"]["batches"], 1);
+        chaos.set(ChaosConfig::default());
+        assert_eq!(chaos.report()["streamDiscards"]["batches"], 0);
+        assert_eq!(chaos.report()["injected"]["dispatcherFailure"], 0);
     }
 
     #[test]

@@ -376,7 +376,17 @@ async fn api(State(gw): State<Gateway>, req: Request) -> Response {
                 .into_response();
         }
     };
-    match api::handler(&gw.handler_state(), request).await {
+    let state = gw.handler_state();
+    let invocation = api::handler(&state, request);
+    let Some(result) = gw.chaos.api_invocation(invocation).await else {
+        tracing::warn!(path = %parts.uri.path(), "chaos: the api function died after a write");
+        return (
+            StatusCode::BAD_GATEWAY,
+            axum::Json(json!({"message": "Internal server error"})),
+        )
+            .into_response();
+    };
+    match result {
         Ok(response) => to_axum(response),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -110,6 +110,7 @@ pub async fn send(gw: &Gateway, destination: &Destination, discarded: Discarded<
             .await
         {
             Ok(_) => {
+                gw.chaos.note_discarded(discarded.records.len());
                 tracing::error!(function = %discarded.function_arn, records = discarded.records.len(),
                     start = record["DDBStreamBatchInfo"]["startSequenceNumber"].as_str().unwrap_or_default(),
                     "retries exhausted; batch sent to the on-failure destination");

@@ -7,6 +7,8 @@
 //!   developer's own CLI call — is still seen by the pollers' idle poll).
 //! - While the latency profile is on ([`crate::profile`]), each request is recorded as an `aws`
 //!   span: operation, table, status and the invocation or poller that made it.
+//! - Chaos `apiCrashAfterWrite` strikes here, after such a write of an API invocation succeeded:
+//!   the answer never reaches the function ([`crate::chaos::CrashSwitch`]).
 //!
 //! Invariants: requests and responses pass through unchanged; what is inspected is the
 //! `X-Amz-Target` header and the in-memory JSON body (the SDK's requests to these services are
@@ -24,6 +26,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::watch;
 
+use crate::chaos::CrashSwitch;
 use crate::profile;
 
 /// Counts the successful writes to the tables with a stream; stream pollers wait on it.
@@ -155,12 +158,16 @@ impl HttpConnector for ObservedConnector {
             span
         });
         let writes = self.writes.clone();
+        let crash = watched_write.then(CrashSwitch::current).flatten();
         let response = self.inner.call(request);
         HttpConnectorFuture::new(async move {
             let result = response.await;
             let status = result.as_ref().ok().map(|r| r.status());
             if watched_write && status.is_some_and(|s| s.is_success()) {
                 writes.bump();
+                if crash.is_some_and(|c| c.strike_after_write()) {
+                    std::future::pending::<()>().await;
+                }
             }
             if let Some(mut span) = span {
                 span.dur_us = profile::now_us() - span.start_us;

@@ -108,13 +108,17 @@ async fn deliver_batch(
         };
         let request_id = Uuid::new_v4().to_string();
         let run = tokio::time::timeout(consumer.timeout, (consumer.handler)(state, event));
-        let result = profile::invocation(
-            &consumer.function,
-            || campaigns(&records),
-            |r| matches!(r, Ok(Ok(_))),
-            run,
-        )
-        .await;
+        let result = if gw.chaos.consumer_fails(&consumer.function) {
+            Ok(Err("chaos: the function failed without running".to_string()))
+        } else {
+            profile::invocation(
+                &consumer.function,
+                || campaigns(&records),
+                |r| matches!(r, Ok(Ok(_))),
+                run,
+            )
+            .await
+        };
         // `Some(position)`: the function reported its first failed record; `None`: it failed.
         let failed_at = match result {
             Ok(Ok(_)) if gw.chaos.strike(chaos::Kind::StreamFailure) => {

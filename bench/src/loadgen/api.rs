@@ -227,6 +227,42 @@ impl Api {
         }
         Err("the domain listing did not end".into())
     }
+
+    /// Every campaign of this user as `(name, id)` (`GET /campaigns?limit=100`, all pages).
+    pub async fn all_campaigns(&self, until: Instant) -> Result<Vec<(String, String)>, String> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10_000 {
+            let path = match &cursor {
+                Some(c) => format!("/campaigns?limit=100&cursor={c}"),
+                None => "/campaigns?limit=100".to_string(),
+            };
+            let r = self
+                .call_retrying(Method::GET, &path, None, &[], until)
+                .await
+                .outcome;
+            let page = match &r {
+                Ok(p) if p.status == 200 => &p.body,
+                _ => return Err(format!("campaigns page: {}", describe(&r))),
+            };
+            for c in page["items"]
+                .as_array()
+                .ok_or("campaigns page without items")?
+            {
+                let field = |k: &str| {
+                    c[k].as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("a listed campaign without {k}"))
+                };
+                out.push((field("name")?, field("id")?));
+            }
+            match page["nextCursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return Ok(out),
+            }
+        }
+        Err("the campaign listing did not end".into())
+    }
 }
 
 /// What [`Api::call_retrying`] ended with.

@@ -1,8 +1,9 @@
 //! The load and chaos run behind `load-bench` (`src/load.rs`): simulated wizards against the
 //! running local stack, an invariant audit of every campaign they created (status, the
 //! campaigns table's DynamoDB stream read independently of the WebSocket, the domains, the
-//! queues), the seed's client-driven 3-call flow for comparison, and chaos scenarios that arm
-//! the local gateway's fault injection (`/_local/chaos`).
+//! queues, each user's listing), the seed's client-driven 3-call flow for comparison, and chaos
+//! scenarios that arm the local gateway's fault injection (`/_local/chaos`) or drive the phase
+//! controls themselves (the pause/resume storm).
 //!
 //! Everything talks to 127.0.0.1 only and is bounded: a run deadline, a budget per scenario,
 //! and a timeout on every wait.
@@ -27,6 +28,9 @@ pub const ALL_SCENARIOS: &[&str] = &[
     "worker-crash",
     "stream-failure",
     "ws-drop",
+    "api-crash-after-write",
+    "dispatcher-outage",
+    "pause-resume-storm",
     "moto-restart",
 ];
 
@@ -59,6 +63,15 @@ pub struct Config {
     pub start_wait: Duration,
     /// Probability that a wizard drops its socket after a create (scenario `ws-drop`).
     pub ws_drop: f64,
+    /// Domains per campaign of the pause/resume storm (`LOAD_STORM_DOMAINS`, 5,000, smoke 3,000:
+    /// several chunks of 1,000, so pauses land mid-phase).
+    pub storm_domains: u64,
+    /// The longest a dispatcher outage lasts (it ends earlier once a batch went to the stream's
+    /// on-failure destination and the wizards stopped).
+    pub outage_max: Duration,
+    /// Invariant 5's limits: the stack's stale thresholds plus one sweep (its interval and a
+    /// slack for its run).
+    pub stale: audit::StaleBounds,
 }
 
 impl Config {
@@ -111,7 +124,22 @@ impl Config {
             event_silence: Duration::from_secs(20),
             start_wait: Duration::from_secs(120),
             ws_drop: 0.3,
+            storm_domains: env("LOAD_STORM_DOMAINS", if smoke { 3000 } else { 5000 })
+                .clamp(1, 1_000_000),
+            outage_max: Duration::from_secs(env("LOAD_OUTAGE_SECONDS", 120)),
+            stale: stale_bounds(),
         }
+    }
+}
+
+/// Invariant 5's limits from the stack's settings (`STALE_PHASE_SECONDS`, `STALE_QUEUED_SECONDS`,
+/// `LOCAL_SWEEP_SECONDS`, defaults as `scripts/lib.sh` sets them) plus `LOAD_SWEEP_SLACK_SECONDS`
+/// (10: the sweep's own run and its writes on a busy moto).
+pub fn stale_bounds() -> audit::StaleBounds {
+    let sweep = env("LOCAL_SWEEP_SECONDS", 2) + env("LOAD_SWEEP_SLACK_SECONDS", 10);
+    audit::StaleBounds {
+        phase_ms: ((env("STALE_PHASE_SECONDS", 10) + sweep) * 1000) as i64,
+        queued_ms: ((env("STALE_QUEUED_SECONDS", 25) + sweep) * 1000) as i64,
     }
 }
 

@@ -1,22 +1,31 @@
 //! One simulated wizard: one user, one WebSocket subscribed to `*`, creating campaigns one after
-//! another and waiting for each one's discovery to start, the way the product's client does it:
-//! the event first, a resync after a reconnect, the status poll after 20 s without an event, and
-//! a start by hand when the auto-start reports that it failed.
+//! another and waiting for each one's discovery to start, the way the product's client does it
+//! (`start.rs`: the event first, a resync after a reconnect, the status poll after 20 s without
+//! an event, and a start by hand when the auto-start reports that it failed). Each campaign is
+//! named after its create's `Idempotency-Key`, so the audit can tell one create from another in
+//! the listing.
+//! In the storm flow the wizard then pauses, resumes, stops and starts its campaign again at
+//! random (`storm.rs`).
+
+mod start;
+mod storm;
+
+pub use storm::maybe_applied;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use integration_tests::{campaign_body, phase};
+use integration_tests::campaign_body;
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::api::{Api, Retried, describe};
-use super::socket::{Conn, Entry, EventLog};
+use super::api::{Api, describe};
+use super::socket::{Conn, EventLog};
 use super::{Config, backoff, ms};
 
 /// Which client flow the wizards run.
@@ -27,6 +36,8 @@ pub enum Flow {
     ServerDriven,
     /// The seed's 3 calls: create `step_by_step`, `PUT …/mode full_sequence`, `POST …/start`.
     Seed,
+    /// Server-driven, then a storm of pause / resume / stop / start again on discovery.
+    Storm,
 }
 
 /// What the wizards of one scenario share.
@@ -34,6 +45,8 @@ pub struct Shared {
     pub cfg: Config,
     pub flow: Flow,
     pub total: usize,
+    /// Domains per campaign.
+    pub domains: u64,
     pub ws_drop: f64,
     /// Campaign slots handed out (a wizard takes one before each create).
     pub next: AtomicUsize,
@@ -58,6 +71,8 @@ impl Shared {
 #[serde(rename_all = "camelCase")]
 pub struct CampaignRecord {
     pub id: String,
+    /// The campaign's name: `load <Idempotency-Key>`.
+    pub name: String,
     pub wizard: usize,
     #[serde(skip)]
     pub t0: Instant,
@@ -81,14 +96,9 @@ pub struct CampaignRecord {
     pub seed_start_status: Option<u16>,
     /// Why the wizard started discovery by hand (the `auto_start_failed` code), if it did.
     pub recovered_by_hand: Option<String>,
+    /// Storm flow: each control call's outcome (`pause_202`, `resume_409`, `stop_none`, …).
+    pub controls: BTreeMap<String, u32>,
     pub problems: Vec<String>,
-}
-
-/// The answer to a resync (`subscribe` with the campaign id after a reconnect).
-enum Resync {
-    Status(Value),
-    NotFound,
-    Unknown,
 }
 
 /// Whether an event is discovery's start (by the server or by hand).
@@ -97,26 +107,6 @@ pub fn is_discovery_start(e: &Value) -> bool {
         e["type"].as_str(),
         Some("phase_auto_started" | "phase_started")
     ) && e["phase"] == "discovery"
-}
-
-/// Whether a status body shows discovery started (running, or already further).
-fn status_started(s: &Value) -> bool {
-    matches!(
-        phase(s, "discovery")["status"].as_str(),
-        Some("running" | "completed" | "failed")
-    )
-}
-
-/// The code of a failed discovery auto-start in a status body, if discovery has not started.
-fn status_auto_failed(s: &Value) -> Option<String> {
-    (phase(s, "discovery")["status"] == "not_started" && s["autoStart"]["status"] == "failed").then(
-        || {
-            s["autoStart"]["error"]["code"]
-                .as_str()
-                .unwrap_or("UNKNOWN")
-                .to_string()
-        },
-    )
 }
 
 /// Opens a socket and subscribes it to `*`.
@@ -148,6 +138,8 @@ pub struct Wizard {
     pub counters: BTreeMap<String, u64>,
     pub errors: Vec<String>,
     pub records: Vec<CampaignRecord>,
+    /// Names of the creates given up after the retry budget.
+    pub given_up: Vec<String>,
 }
 
 impl Wizard {
@@ -165,6 +157,7 @@ impl Wizard {
             counters: BTreeMap::new(),
             errors: Vec::new(),
             records: Vec::new(),
+            given_up: Vec::new(),
         };
         w.connect(sh).await?;
         Ok(w)
@@ -213,42 +206,6 @@ impl Wizard {
         }
     }
 
-    /// Reconnects and resyncs the open campaign from the `subscribe` answer's status.
-    async fn reconnect_and_resync(&mut self, sh: &Shared, reason: &str, id: &str) -> Resync {
-        self.count(reason);
-        if let Err(e) = self.connect(sh).await {
-            self.count("reconnect_failures");
-            self.errors.push(e);
-            return Resync::Unknown;
-        }
-        let Some(conn) = self.conn.as_mut() else {
-            return Resync::Unknown;
-        };
-        match conn
-            .request(&json!({"action": "subscribe", "campaignId": id}))
-            .await
-        {
-            Ok(a) if a["type"] == "subscribed" => {
-                let status = a["status"].clone();
-                self.log.push(
-                    id,
-                    Entry::Snapshot {
-                        version: status["version"].as_u64().unwrap_or_default(),
-                        status: status.clone(),
-                        received: Instant::now(),
-                    },
-                );
-                self.count("resyncs");
-                Resync::Status(status)
-            }
-            Ok(a) if a["code"] == "NOT_FOUND" => Resync::NotFound,
-            Ok(_) | Err(_) => {
-                self.count("resync_errors");
-                Resync::Unknown
-            }
-        }
-    }
-
     /// Runs campaigns until the scenario's slots are taken or its deadline passed.
     pub async fn run(mut self, sh: Arc<Shared>) -> Self {
         loop {
@@ -269,14 +226,20 @@ impl Wizard {
             match sh.flow {
                 Flow::ServerDriven => self.one_server_driven(&sh).await,
                 Flow::Seed => self.one_seed(&sh).await,
+                Flow::Storm => self.one_storm(&sh).await,
             }
         }
         self
     }
 
-    /// `POST /campaigns` with an `Idempotency-Key`, retried with the same key.
+    /// `POST /campaigns` with an `Idempotency-Key` (and named after it), retried with the same
+    /// key.
     async fn create(&mut self, sh: &Shared, body: &Value) -> Option<CampaignRecord> {
         let key = Uuid::new_v4().to_string();
+        let name = format!("load {key}");
+        let mut body = body.clone();
+        body["name"] = json!(name);
+        let body = &body;
         let t0 = Instant::now();
         let until = (t0 + sh.cfg.retry_budget).min(sh.deadline);
         let r = self
@@ -300,6 +263,7 @@ impl Wizard {
                 let now = Instant::now();
                 Some(CampaignRecord {
                     id: x.body["id"].as_str().unwrap_or_default().to_string(),
+                    name,
                     wizard: self.index,
                     t0,
                     first_attempt_s: sh.offset(t0),
@@ -313,11 +277,13 @@ impl Wizard {
                     calls_ms: None,
                     seed_start_status: None,
                     recovered_by_hand: None,
+                    controls: BTreeMap::new(),
                     problems: Vec::new(),
                 })
             }
             other => {
                 self.count("create_failures");
+                self.given_up.push(name);
                 self.errors.push(format!(
                     "create gave up after {attempts} attempts ({:.1} s): {}",
                     t0.elapsed().as_secs_f64(),
@@ -329,7 +295,7 @@ impl Wizard {
     }
 
     async fn one_server_driven(&mut self, sh: &Shared) {
-        let body = campaign_body("full_sequence", sh.cfg.domains);
+        let body = campaign_body("full_sequence", sh.domains);
         let Some(mut rec) = self.create(sh, &body).await else {
             return;
         };
@@ -345,7 +311,7 @@ impl Wizard {
     }
 
     async fn one_seed(&mut self, sh: &Shared) {
-        let body = campaign_body("step_by_step", sh.cfg.domains);
+        let body = campaign_body("step_by_step", sh.domains);
         let Some(mut rec) = self.create(sh, &body).await else {
             return;
         };
@@ -397,166 +363,5 @@ impl Wizard {
         }
         self.await_start(sh, &mut rec).await;
         self.records.push(rec);
-    }
-
-    /// `POST /campaigns/{id}/phases/discovery/start`, retried within the retry budget.
-    async fn start_discovery(&self, sh: &Shared, id: &str) -> Retried {
-        let until = (Instant::now() + sh.cfg.retry_budget).min(sh.deadline);
-        self.api
-            .call_retrying(
-                Method::POST,
-                &format!("/campaigns/{id}/phases/discovery/start"),
-                Some(&json!({})),
-                &[],
-                until,
-            )
-            .await
-    }
-
-    /// Starts discovery by hand (once per campaign), as the product lets the user do after a
-    /// failed auto-start: 202, or 409 already running/completed, is fine.
-    async fn start_by_hand(&mut self, sh: &Shared, rec: &mut CampaignRecord, reason: String) {
-        if rec.recovered_by_hand.is_some() {
-            return;
-        }
-        rec.recovered_by_hand = Some(reason);
-        self.count("recovered_by_hand");
-        let r = self.start_discovery(sh, &rec.id).await;
-        for _ in &r.reasons {
-            self.count("hand_start_retries");
-        }
-        match &r.outcome {
-            Ok(x) if x.status == 202 => self.count("hand_start_202"),
-            Ok(x)
-                if x.status == 409
-                    && matches!(
-                        x.code(),
-                        "PHASE_ALREADY_RUNNING" | "PHASE_ALREADY_COMPLETED"
-                    ) =>
-            {
-                self.count("hand_start_409")
-            }
-            other => {
-                self.count("hand_start_failures");
-                let e = format!("start by hand: {}", describe(other));
-                rec.problems.push(e.clone());
-                self.errors.push(format!("campaign {}: {e}", rec.id));
-            }
-        }
-    }
-
-    fn observe(rec: &mut CampaignRecord, how: &'static str, at: Instant) {
-        rec.observed = how;
-        rec.start_ms = Some(ms(at.saturating_duration_since(rec.t0)));
-    }
-
-    /// Waits for discovery's start of `rec`: its event on the socket; a resync when the socket
-    /// had to be reopened; the status poll after 20 s without an event; a start by hand after an
-    /// `auto_start_failed`. Bounded by the start wait and the scenario deadline.
-    async fn await_start(&mut self, sh: &Shared, rec: &mut CampaignRecord) {
-        let id = rec.id.clone();
-        let mut tick = self.log.watch();
-        let mut scanned = 0usize;
-        let mut last_news = Instant::now();
-        let hard = (Instant::now() + sh.cfg.start_wait).min(sh.deadline);
-        loop {
-            if let Some(reason) = self.reconnect_reason(sh) {
-                match self.reconnect_and_resync(sh, reason, &id).await {
-                    Resync::Status(s) => {
-                        last_news = Instant::now();
-                        if status_started(&s) {
-                            Self::observe(rec, "resync", Instant::now());
-                            return;
-                        }
-                        if let Some(code) = status_auto_failed(&s) {
-                            self.start_by_hand(sh, rec, code).await;
-                        }
-                    }
-                    Resync::NotFound => {
-                        rec.observed = "gone";
-                        self.count("gone");
-                        return;
-                    }
-                    Resync::Unknown => {}
-                }
-                tick = self.log.watch();
-            }
-            let new = self.log.since(&id, scanned);
-            scanned += new.len();
-            for entry in new {
-                let Entry::Event {
-                    event, received, ..
-                } = entry
-                else {
-                    continue;
-                };
-                last_news = last_news.max(received);
-                if is_discovery_start(&event) {
-                    Self::observe(rec, "event", received);
-                    return;
-                }
-                if event["type"] == "auto_start_failed" && event["phase"] == "discovery" {
-                    let code = event["data"]["code"]
-                        .as_str()
-                        .unwrap_or("UNKNOWN")
-                        .to_string();
-                    self.start_by_hand(sh, rec, code).await;
-                }
-            }
-            let now = Instant::now();
-            if now >= hard {
-                self.give_up(rec);
-                return;
-            }
-            let silence = now.saturating_duration_since(last_news);
-            if silence >= sh.cfg.event_silence {
-                self.poll_start(sh, rec, hard).await;
-                return;
-            }
-            let wait = (sh.cfg.event_silence - silence)
-                .min(Duration::from_secs(1))
-                .min(hard - now);
-            let _ = tokio::time::timeout(wait, tick.changed()).await;
-        }
-    }
-
-    fn give_up(&mut self, rec: &mut CampaignRecord) {
-        rec.observed = "none";
-        self.count("start_not_observed");
-        rec.problems
-            .push("discovery start not observed within the wait".into());
-    }
-
-    /// The fallback: `GET /campaigns/{id}/status` every 500 ms until discovery started.
-    async fn poll_start(&mut self, sh: &Shared, rec: &mut CampaignRecord, hard: Instant) {
-        self.count("poll_fallbacks");
-        let path = format!("/campaigns/{}/status", rec.id);
-        loop {
-            match self.api.get(&path).await {
-                Ok(s) if s.status == 200 => {
-                    if status_started(&s.body) {
-                        Self::observe(rec, "poll", Instant::now());
-                        return;
-                    }
-                    if let Some(code) = status_auto_failed(&s.body)
-                        && rec.recovered_by_hand.is_none()
-                    {
-                        self.start_by_hand(sh, rec, code).await;
-                        continue;
-                    }
-                }
-                Ok(s) if s.status == 404 => {
-                    rec.observed = "gone";
-                    self.count("gone");
-                    return;
-                }
-                Ok(_) | Err(_) => self.count("poll_errors"),
-            }
-            if Instant::now() >= hard {
-                self.give_up(rec);
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
     }
 }
