@@ -80,6 +80,22 @@ impl Backend for LocalStack {
     fn restore_messages(&self, id: Uuid) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let ids = self.rules.lock().unwrap().remove(&id).unwrap_or_default();
+            // The in-memory backend has delivered (and lost) every message by now; here the
+            // outbox's copy may still be on its way through the stream. Restore only once no
+            // message has been lost for a while, so a late one is not delivered after all.
+            let (mut last, mut since, start) = (u64::MAX, Instant::now(), Instant::now());
+            while start.elapsed() < Duration::from_secs(20) {
+                let mut lost = 0;
+                for rule in &ids {
+                    lost += crate::fault_injected(*rule).await;
+                }
+                if lost != last {
+                    (last, since) = (lost, Instant::now());
+                } else if since.elapsed() > Duration::from_secs(2) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             for rule in ids {
                 disarm_fault(rule).await;
             }
