@@ -500,11 +500,21 @@ impl Socket {
 
 /// Calls moto's DynamoDB JSON API directly (tests check what the handlers stored).
 pub async fn dynamodb(operation: &str, body: &Value) -> Value {
+    moto_json("DynamoDB_20120810", operation, body).await
+}
+
+/// Calls moto's DynamoDB Streams JSON API directly.
+pub async fn dynamodb_streams(operation: &str, body: &Value) -> Value {
+    moto_json("DynamoDBStreams_20120810", operation, body).await
+}
+
+/// One JSON-protocol call to moto (`X-Amz-Target: <service>.<operation>`), as the SDK sends it.
+async fn moto_json(service: &str, operation: &str, body: &Value) -> Value {
     let endpoint =
         std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
     let res = reqwest::Client::new()
         .post(endpoint)
-        .header("x-amz-target", format!("DynamoDB_20120810.{operation}"))
+        .header("x-amz-target", format!("{service}.{operation}"))
         .header("content-type", "application/x-amz-json-1.0")
         .header(
             "authorization",
@@ -513,9 +523,9 @@ pub async fn dynamodb(operation: &str, body: &Value) -> Value {
         .body(body.to_string())
         .send()
         .await
-        .expect("DynamoDB request to moto");
+        .unwrap_or_else(|e| panic!("{service}.{operation} request to moto: {e}"));
     let text = res.text().await.unwrap_or_default();
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("DynamoDB {operation}: {text}"))
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("{service}.{operation}: {text}"))
 }
 
 /// The connection ids subscribed to a topic (`campaign#<id>` or `owner#<sub>`).

@@ -14,29 +14,9 @@
 use std::time::{Duration, Instant};
 
 use integration_tests::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const LIFETIME: Duration = Duration::from_secs(3);
-
-/// Calls moto's DynamoDB Streams JSON API directly.
-async fn streams(operation: &str, body: &Value) -> Value {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
-    let res = reqwest::Client::new()
-        .post(endpoint)
-        .header("x-amz-target", format!("DynamoDBStreams_20120810.{operation}"))
-        .header("content-type", "application/x-amz-json-1.0")
-        .header(
-            "authorization",
-            "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
-        )
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("DynamoDB Streams request to moto");
-    let text = res.text().await.unwrap_or_default();
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("DynamoDB Streams {operation}: {text}"))
-}
 
 /// Panics unless an iterator of the campaigns table's stream is refused after [`LIFETIME`].
 async fn iterators_expire_quickly() {
@@ -47,12 +27,12 @@ async fn iterators_expire_quickly() {
         .as_str()
         .expect("the campaigns table has a stream")
         .to_string();
-    let stream = streams("DescribeStream", &json!({"StreamArn": arn})).await;
+    let stream = dynamodb_streams("DescribeStream", &json!({"StreamArn": arn})).await;
     let shard = stream["StreamDescription"]["Shards"][0]["ShardId"]
         .as_str()
         .expect("a shard")
         .to_string();
-    let it = streams(
+    let it = dynamodb_streams(
         "GetShardIterator",
         &json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "LATEST"}),
     )
@@ -62,12 +42,12 @@ async fn iterators_expire_quickly() {
         .to_string();
     tokio::time::sleep(LIFETIME + Duration::from_secs(1)).await;
     // Any later request stores an iterator, which drops the ones past their lifetime.
-    streams(
+    dynamodb_streams(
         "GetShardIterator",
         &json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "LATEST"}),
     )
     .await;
-    let answer = streams("GetRecords", &json!({"ShardIterator": it})).await;
+    let answer = dynamodb_streams("GetRecords", &json!({"ShardIterator": it})).await;
     assert_eq!(
         answer["__type"]
             .as_str()
