@@ -6,6 +6,8 @@
 //!
 //! Compiled for this crate's tests and, with the `testkit` feature, for the integration tests.
 
+#[cfg(test)]
+mod backlog;
 pub mod bodies;
 pub mod control;
 
