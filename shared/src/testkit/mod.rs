@@ -6,6 +6,7 @@
 //!
 //! Compiled for this crate's tests and, with the `testkit` feature, for the integration tests.
 
+mod accounting;
 #[cfg(test)]
 mod backlog;
 pub mod bodies;
