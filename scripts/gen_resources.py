@@ -88,7 +88,8 @@ def local_name(lid: str, value: Any, stack: str, what: str) -> str:
 
 
 def env_names(resources: dict[str, Any]) -> dict[str, str]:
-    """Logical id -> the one env variable the functions' Environment `!Ref`s it by."""
+    """Table or queue logical id -> the one env variable the functions' Environment `!Ref`s it by."""
+    wanted = {lid for lid, r in resources.items() if r.get("Type") in (TABLE_TYPE, QUEUE_TYPE)}
     names: dict[str, set[str]] = {}
     for r in resources.values():
         if r.get("Type") != FUNCTION_TYPE:
@@ -96,7 +97,7 @@ def env_names(resources: dict[str, Any]) -> dict[str, str]:
         variables = ((r.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
         for var, value in variables.items():
             target = ref_target(value)
-            if target and list(value) == ["Ref"]:
+            if target in wanted and list(value) == ["Ref"]:
                 names.setdefault(target, set()).add(var)
     several = {lid: sorted(v) for lid, v in names.items() if len(v) > 1}
     if several:
