@@ -1,5 +1,5 @@
 # Campaign Auto-Start — the two set-up commands are `make dev` and `make test`.
-.PHONY: dev test bench lint stop openapi
+.PHONY: dev test bench lint stop openapi resources
 
 dev:   ## install what is missing, start moto + the local stack + the wizard, print the URLs
 	@bash scripts/dev.sh
@@ -18,6 +18,10 @@ openapi: ## regenerate docs/openapi.json from the Rust types, and web/src/api/sc
 	@UPDATE_OPENAPI=1 cargo test --quiet -p campaign-shared --test openapi
 	@[ -d web/node_modules ] || npm --prefix web ci --no-audit --no-fund --loglevel=error
 	@npm --prefix web run --silent gen:api
+
+resources: ## regenerate infra/resources.json (what the local stack creates) from infra/template.yaml
+	@bash scripts/venv.sh
+	@.venv/bin/python scripts/gen_resources.py
 
 stop:  ## stop whatever dev/test started
 	@bash scripts/stack.sh stop

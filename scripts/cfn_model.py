@@ -1,7 +1,7 @@
 """The SAM template as plain data, and the small helpers every template check uses.
 
-Imported by scripts/check_template.py (drift against infra/resources.json) and
-scripts/template_rules.py (least privilege, durability, concurrency, retry budget).
+Imported by scripts/gen_resources.py (infra/resources.json from the template), scripts/check_template.py
+and the rules it runs (scripts/template_rules.py, scripts/template_budgets.py).
 Invariant: nothing here judges the template; it only reads it.
 """
 
@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "infra" / "template.yaml"
 RESOURCES = ROOT / "infra" / "resources.json"
 FUNCTIONS_DIR = ROOT / "functions"
-NAME_PREFIX = "campaign-autostart-"
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 
@@ -122,17 +121,6 @@ def merged_resources(template: dict[str, Any]) -> dict[str, Any]:
                 g.pop(key, None)
             r["Properties"] = _merge(g, r.get("Properties") or {})
     return t.get("Resources", {})
-
-
-def key_schema(props: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(k.get("AttributeName"), k.get("KeyType")) for k in props.get("KeySchema", [])]
-
-
-def expected_keys(spec: dict[str, Any]) -> list[tuple[str, str]]:
-    keys = [(spec["hashKey"]["name"], "HASH")]
-    if spec.get("rangeKey"):
-        keys.append((spec["rangeKey"]["name"], "RANGE"))
-    return keys
 
 
 class Report:

@@ -21,7 +21,7 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 step "unit and property tests"
 cargo test --quiet --workspace --exclude integration-tests
 
-step "SAM template: cfn-lint and drift against infra/resources.json"
+step "SAM template: cfn-lint, infra/resources.json generated from it, the design rules"
 "$VENV/bin/python" scripts/check_template.py
 "$VENV/bin/python" scripts/check_template.py --self-test
 

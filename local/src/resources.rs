@@ -1,5 +1,6 @@
-//! Creates the tables and queues of `infra/resources.json` on moto (the same definition the SAM
-//! template is checked against), idempotently.
+//! Creates the tables and queues of `infra/resources.json` on moto, idempotently. That file is
+//! generated from the SAM template by `scripts/gen_resources.py` (`make resources`), so the local
+//! stack has exactly the template's tables, keys, indexes, streams, queues and redrive policies.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
