@@ -1,7 +1,8 @@
 //! The local stack's gateway: hosts the Lambda handlers in-process against moto.
 //!
 //! - HTTP API on `LOCAL_HTTP_PORT` (3000): API Gateway HTTP API + JWT authorizer → `api`.
-//! - WebSocket API + its Management API on `LOCAL_WS_PORT` (3001) → `ws-*` (see `ws.rs`).
+//! - WebSocket API + its Management API on `LOCAL_WS_PORT` (3001) → `ws-*` (see `ws.rs`,
+//!   `management.rs`).
 //! - Event-source pollers: SQS queues → their functions, the campaigns stream → its consumers
 //!   (`pollers.rs`, `streams.rs`), stream batches that exhaust their retries → the on-failure
 //!   queue (`on_failure.rs`).
@@ -18,6 +19,7 @@ mod auth;
 mod chaos;
 mod faults;
 mod http_api;
+mod management;
 mod on_failure;
 mod pollers;
 mod profile;
@@ -410,10 +412,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         state: gw.state.clone(),
         jwt: gw.jwt.clone(),
         push,
-        hub: ws::Hub::default(),
+        hub: management::Hub::default(),
         domain: format!("{bind}:{ws_port}"),
         disconnect_on_drop: env("LOCAL_WS_DISCONNECT_ON_DROP", "false") == "true",
         chaos: gw.chaos.clone(),
+        faults: gw.faults.clone(),
     };
     let ws_listener = tokio::net::TcpListener::bind((bind.as_str(), ws_port)).await?;
     tracing::info!(url = %format!("ws://{bind}:{ws_port}"), management = %management, "local WebSocket API ready");
