@@ -38,6 +38,7 @@ pub fn router(gw: Gateway) -> Router {
             "/_local/chaos",
             post(set_chaos).get(chaos_report).delete(clear_chaos),
         )
+        .route("/_local/publisher", axum::routing::get(publisher_totals))
         .route("/_local/chaos/{service}", any(chaos_proxy))
         .route("/_local/chaos/{service}/", any(chaos_proxy))
         .fallback(api)
@@ -116,6 +117,11 @@ async fn arm_fault(State(gw): State<Gateway>, axum::Json(body): axum::Json<Value
         )
             .into_response(),
     }
+}
+
+/// What the stream publisher's fan-outs did since the gateway started (`Publisher::totals`).
+async fn publisher_totals(State(gw): State<Gateway>) -> Response {
+    axum::Json(gw.publisher.totals()).into_response()
 }
 
 async fn fault_stats(State(gw): State<Gateway>, Path(rule): Path<u64>) -> Response {

@@ -45,6 +45,8 @@ use crate::streams::StreamConsumer;
 #[derive(Clone)]
 pub struct Gateway {
     pub state: AppState,
+    /// The stream publisher (shared by the `stream-publisher` consumer and the sweeper).
+    pub publisher: Arc<Publisher>,
     /// The gateway's own clients (not the handlers').
     pub aws: Arc<Aws>,
     pub sdk: aws_config::SdkConfig,
@@ -313,8 +315,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         ),
         settings,
     );
+    // The Management API the handlers push through is this gateway's own (WS_MANAGEMENT_ENDPOINT).
+    let management = state
+        .settings
+        .ws_management_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("http://{bind}:{ws_port}"));
+    let push = Push::new(&sdk, Some(&management));
+    let publisher = Arc::new(Publisher::new(push.clone()));
     let gw = Gateway {
         state,
+        publisher: publisher.clone(),
         aws: aws.clone(),
         sdk: sdk.clone(),
         jwt: auth::Jwt::new(&env("LOCAL_JWT_SECRET", "local-dev-secret")),
@@ -326,16 +337,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         moto_sqs_endpoint,
         self_url,
     };
-
-    // The Management API the handlers push through is this gateway's own (WS_MANAGEMENT_ENDPOINT).
-    let management = gw
-        .state
-        .settings
-        .ws_management_endpoint
-        .clone()
-        .unwrap_or_else(|| format!("http://{bind}:{ws_port}"));
-    let push = Push::new(&sdk, Some(&management));
-    let publisher = Arc::new(Publisher::new(push.clone()));
 
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     // Both stream mappings' on-failure destination (the template's DestinationConfig.OnFailure).
