@@ -68,10 +68,10 @@ pub struct Config {
     /// several chunks of 1,000, so pauses land mid-phase).
     pub storm_domains: u64,
     /// `one-bad-connection`'s WebSocket subscribers (`LOAD_BAD_CONNECTION_SUBSCRIBERS`, 1,000,
-    /// smoke 50), `connections_per_user` per user (`QUOTA_WS_CONNECTIONS`, 10: what the stack
-    /// allows one user), and its creates per second in each phase (`LOAD_BAD_CONNECTION_RATE`, 5).
+    /// smoke 50), the connections the stack allows one user (`QUOTA_WS_CONNECTIONS`, 10), and
+    /// its creates per second in each phase (`LOAD_BAD_CONNECTION_RATE`, 5).
     pub bad_connection_subscribers: usize,
-    pub connections_per_user: usize,
+    pub ws_connection_quota: usize,
     pub bad_connection_rate: f64,
     /// The longest a dispatcher outage lasts (it ends earlier once a batch went to the stream's
     /// on-failure destination and the wizards stopped).
@@ -138,7 +138,7 @@ impl Config {
                 if smoke { 50 } else { 1000 },
             )
             .clamp(2, 5000) as usize,
-            connections_per_user: env("QUOTA_WS_CONNECTIONS", 10).clamp(2, 1000) as usize,
+            ws_connection_quota: env("QUOTA_WS_CONNECTIONS", 10).clamp(2, 1000) as usize,
             bad_connection_rate: env("LOAD_BAD_CONNECTION_RATE", 5).clamp(1, 100) as f64,
             outage_max: Duration::from_secs(env("LOAD_OUTAGE_SECONDS", 120)),
             stale: stale_bounds(),

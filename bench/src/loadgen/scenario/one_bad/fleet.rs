@@ -1,8 +1,11 @@
-//! The subscribers of `one-bad-connection`: users with as many sockets each as the stack allows
-//! one user (`QUOTA_WS_CONNECTIONS`), every socket subscribed to `*` (all of its user's
-//! campaigns). The bad connection is user 0's first socket: it is opened and subscribed alone,
-//! so the subscriptions table's `owner#<user>` topic holds exactly its connection id, which the
-//! fault rule then targets.
+//! The subscribers of `one-bad-connection`: users with one socket fewer each than the stack
+//! allows one user (`QUOTA_WS_CONNECTIONS`), every socket subscribed to `*` (all of its user's
+//! campaigns). The slot left free is for a retry after a `$connect` that timed out on a busy
+//! moto but was applied: its connection item holds a slot until its TTL (the handshake was
+//! refused, so no socket will ever close it), and without the spare slot the user's last socket
+//! would be refused with 429. The bad connection is user 0's first socket: it is opened and
+//! subscribed alone, so the subscriptions table's `owner#<user>` topic holds exactly its
+//! connection id, which the fault rule then targets.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +28,8 @@ pub struct Subscriber {
 /// Every user and socket of the scenario.
 pub struct Fleet {
     pub users: Vec<Api>,
+    /// Sockets per user (the last user may have fewer).
+    pub per_user: usize,
     pub subs: Vec<Subscriber>,
     /// The bad connection's id (user 0's first socket).
     pub bad_connection: String,
@@ -41,7 +46,8 @@ async fn subscribed(api: &Api, number: u32) -> Result<(Conn, Arc<EventLog>), Str
     {
         Ok(a) if a["type"] == "subscribed" => Ok((conn, log)),
         other => {
-            conn.drop_abruptly();
+            // A clean close: its `$disconnect` frees the user's slot for the retry.
+            conn.close().await;
             Err(format!("subscribe *: {other:?}"))
         }
     }
@@ -73,16 +79,16 @@ async fn owner_subscribers(sdk: &aws_config::SdkConfig, user: &str) -> Result<Ve
         .collect())
 }
 
-/// Creates the users and opens `subscribers` sockets, `per_user` per user, 20 at a time.
+/// Creates the users and opens `subscribers` sockets, `quota − 1` per user, 10 at a time.
 pub async fn connect(
     http: &reqwest::Client,
     sdk: &aws_config::SdkConfig,
     subscribers: usize,
-    per_user: usize,
+    quota: usize,
     until: Instant,
 ) -> Result<Fleet, String> {
     let started = Instant::now();
-    let per_user = per_user.max(1);
+    let per_user = quota.saturating_sub(1).max(1);
     let user_count = subscribers.div_ceil(per_user);
     let users: Vec<Api> = futures_util::stream::iter(0..user_count)
         .map(|_| Api::new_user(http, until))
@@ -128,7 +134,7 @@ pub async fn connect(
                 Err(format!("user {user}, socket {number}: {last}"))
             }
         })
-        .buffer_unordered(20)
+        .buffer_unordered(10)
         .collect::<Vec<_>>()
         .await;
     for o in opened {
@@ -142,6 +148,7 @@ pub async fn connect(
     }
     Ok(Fleet {
         users,
+        per_user,
         subs,
         bad_connection: bad_connection.clone(),
         connect_seconds: started.elapsed().as_secs_f64(),

@@ -3,8 +3,8 @@
 //! hold back the other subscribers.
 //!
 //! `LOAD_BAD_CONNECTION_SUBSCRIBERS` sockets (1,000; smoke 50) for users with
-//! `QUOTA_WS_CONNECTIONS` (10) sockets each — the most the contract lets one user open — every
-//! socket subscribed to `*`. Two conditions on the same sockets, each with `LOAD_CHAOS_CAMPAIGNS`
+//! `QUOTA_WS_CONNECTIONS` − 1 (9) sockets each — one below the most the contract lets one user
+//! open, see `fleet.rs` — every socket subscribed to `*`. Two conditions on the same sockets, each with `LOAD_CHAOS_CAMPAIGNS`
 //! Full Auto campaigns spread evenly over the users, created at `LOAD_BAD_CONNECTION_RATE` (5)
 //! per second:
 //! - baseline: no fault; every subscriber, the future bad one included, must get every event.
@@ -124,7 +124,7 @@ pub async fn run(
     let until = (started + Duration::from_secs(300)).min(run_deadline);
     let subscribers = cfg.bad_connection_subscribers;
     let mut fleet: Fleet =
-        match fleet::connect(http, sdk, subscribers, cfg.connections_per_user, until).await {
+        match fleet::connect(http, sdk, subscribers, cfg.ws_connection_quota, until).await {
             Ok(f) => f,
             Err(e) => {
                 return super::failed(NAME, format!("could not connect the subscribers: {e}"));
@@ -270,7 +270,7 @@ pub async fn run(
         "failures": failures,
         "subscribers": fleet.subs.len(),
         "users": fleet.users.len(),
-        "connectionsPerUser": cfg.connections_per_user,
+        "connectionsPerUser": fleet.per_user,
         "connectSeconds": fleet.connect_seconds,
         "campaignsPerPhase": cfg.chaos_campaigns,
         "baselineSplit": [half, cfg.chaos_campaigns - half],
