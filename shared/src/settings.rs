@@ -34,6 +34,9 @@ pub struct Settings {
     pub stale_phase_seconds: u64,
     /// An auto-start still queued this long after its request (or last re-drive) is re-driven.
     pub stale_queued_seconds: u64,
+    /// While its queue has a backlog, a stale phase or auto-start is taken as waiting in it and
+    /// not re-driven, unless it has been stale this long (decision 39).
+    pub stale_backlog_seconds: u64,
     /// Every SDK operation (all its attempts) ends within this, below the function timeout.
     pub sdk_operation_timeout: Duration,
     /// The per-user quota counters (API.md "Limits").
@@ -136,6 +139,7 @@ impl Settings {
             phase_chunk_budget_seconds: num("PHASE_CHUNK_BUDGET_SECONDS", 45u64),
             stale_phase_seconds: num("STALE_PHASE_SECONDS", 420u64),
             stale_queued_seconds: num("STALE_QUEUED_SECONDS", 900u64),
+            stale_backlog_seconds: num("STALE_BACKLOG_SECONDS", 3600u64),
             sdk_operation_timeout: Duration::from_millis(num("SDK_OPERATION_TIMEOUT_MS", 4000u64)),
             quotas_table: var("QUOTAS_TABLE", "campaign-autostart-quotas"),
             quotas: Quotas::from_env(),
@@ -163,6 +167,7 @@ impl Settings {
             phase_chunk_budget_seconds: 5,
             stale_phase_seconds: 10,
             stale_queued_seconds: 20,
+            stale_backlog_seconds: 120,
             sdk_operation_timeout: Duration::from_secs(4),
             quotas_table: "quotas".into(),
             quotas: Quotas::default(),

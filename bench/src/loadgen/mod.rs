@@ -154,6 +154,7 @@ pub fn stale_bounds() -> audit::StaleBounds {
     audit::StaleBounds {
         phase_ms: ((env("STALE_PHASE_SECONDS", 10) + sweep) * 1000) as i64,
         queued_ms: ((env("STALE_QUEUED_SECONDS", 25) + sweep) * 1000) as i64,
+        sweep_ms: (sweep * 1000) as i64,
     }
 }
 

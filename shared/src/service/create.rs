@@ -86,37 +86,62 @@ pub async fn create(
         hash: hash.to_string(),
         token: Uuid::new_v4().to_string(),
     };
+    let mut ours = false;
     for _ in 0..3 {
-        let now = chrono::Utc::now().timestamp();
-        if state
-            .idempotency
-            .claim(&claim, now, LOCK_SECONDS, TTL_SECONDS)
-            .await?
-            == Write::Done
-        {
-            let built = build(state, caller, input).await;
-            let (mut campaign, ready) = match built {
-                Ok(b) => b,
-                Err(e) => {
-                    if let Err(release) = state.idempotency.release(&claim).await {
-                        tracing::error!(error = %release, "could not release the idempotency key");
-                    }
-                    return Err(e);
-                }
-            };
-            return match insert_claimed(state, &mut campaign, &claim, &ready, &render).await? {
-                Some(replay) => Ok(Created::Replayed(replay)),
-                None => Ok(created(state, campaign, ready).await),
-            };
-        }
-        match state.idempotency.get(&claim.pk).await? {
-            None => continue,
-            Some(record) => return replay_or_refuse(record, hash),
+        match claim_key(state, &claim).await? {
+            Claimed::Ours => {
+                ours = true;
+                break;
+            }
+            Claimed::Gone => {}
+            Claimed::Theirs(record) => return replay_or_refuse(record, hash),
         }
     }
-    Err(AppError::Unavailable(
-        "the idempotency record kept changing".into(),
-    ))
+    if !ours {
+        return Err(AppError::Unavailable(
+            "the idempotency record kept changing".into(),
+        ));
+    }
+    let (mut campaign, ready) = match build(state, caller, input).await {
+        Ok(b) => b,
+        Err(e) => {
+            if let Err(release) = state.idempotency.release(&claim).await {
+                tracing::error!(error = %release, "could not release the idempotency key");
+            }
+            return Err(e);
+        }
+    };
+    match insert_claimed(state, &mut campaign, &claim, &ready, &render).await? {
+        Some(replay) => Ok(Created::Replayed(replay)),
+        None => Ok(created(state, campaign, ready).await),
+    }
+}
+
+/// Who holds an idempotency key after a claim.
+enum Claimed {
+    Ours,
+    /// The record vanished between the claim and the read (expired): claim again.
+    Gone,
+    Theirs(IdempotencyRecord),
+}
+
+/// Claims the key. A claim that was applied but answered too late (the SDK retried it into its
+/// own condition) reads back `IN_PROGRESS` with our token: it is ours, as decision 35 treats a
+/// campaign write.
+async fn claim_key(state: &AppState, claim: &IdempotencyClaim) -> Result<Claimed, AppError> {
+    let now = chrono::Utc::now().timestamp();
+    let write = state
+        .idempotency
+        .claim(claim, now, LOCK_SECONDS, TTL_SECONDS)
+        .await?;
+    if write == Write::Done {
+        return Ok(Claimed::Ours);
+    }
+    Ok(match state.idempotency.get(&claim.pk).await? {
+        None => Claimed::Gone,
+        Some(IdempotencyRecord::InProgress { token, .. }) if token == claim.token => Claimed::Ours,
+        Some(record) => Claimed::Theirs(record),
+    })
 }
 
 fn replay_or_refuse(record: IdempotencyRecord, hash: &str) -> Result<Created, AppError> {
@@ -246,5 +271,68 @@ pub async fn send_queued_auto_start(state: &AppState, campaign: &Campaign) {
             campaignId = %campaign.id, error = %e,
             "auto-start message not sent now; the outbox and the sweeper will send it"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::net::AddressPolicy;
+    use crate::settings::Settings;
+    use crate::store::{IdempotencyStore, StoreFuture};
+
+    /// Applies every claim but answers it as a conflict: what the SDK reports when the first
+    /// attempt was applied, its answer lost, and the retry failed its own condition.
+    struct LateClaims(Arc<dyn IdempotencyStore>);
+
+    impl IdempotencyStore for LateClaims {
+        fn claim<'a>(
+            &'a self,
+            claim: &'a IdempotencyClaim,
+            now: i64,
+            lock: i64,
+            ttl: i64,
+        ) -> StoreFuture<'a, Write> {
+            Box::pin(async move {
+                self.0.claim(claim, now, lock, ttl).await?;
+                Ok(Write::Conflict)
+            })
+        }
+        fn get<'a>(&'a self, pk: &'a str) -> StoreFuture<'a, Option<IdempotencyRecord>> {
+            self.0.get(pk)
+        }
+        fn release<'a>(&'a self, claim: &'a IdempotencyClaim) -> StoreFuture<'a, ()> {
+            self.0.release(claim)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_claim_applied_but_answered_late_is_ours() {
+        let (mut state, _) = AppState::in_memory(Settings::for_tests(), AddressPolicy::default());
+        state.idempotency = Arc::new(LateClaims(state.idempotency.clone()));
+        let caller = Caller {
+            owner: "late-claims".into(),
+            correlation_id: "c".into(),
+        };
+        let input = || CreateCampaignInput {
+            name: Some("late".into()),
+            mode: Some(Mode::StepByStep),
+            config: None,
+        };
+        let render = |c: &Campaign, _: &[Readiness]| StoredResponse {
+            status: 201,
+            body: c.id.to_string(),
+            headers: vec![],
+        };
+        let first = create(&state, &caller, input(), Some(("k", "h")), render).await;
+        let Ok(Created::New(first, _)) = first else {
+            panic!("the late claim was taken for someone else's: {first:?}")
+        };
+        match create(&state, &caller, input(), Some(("k", "h")), render).await {
+            Ok(Created::Replayed(r)) => assert_eq!(r.body, first.id.to_string()),
+            other => panic!("expected a replay, got {other:?}"),
+        }
     }
 }

@@ -12,8 +12,11 @@
 //! Each re-drive is first recorded on the campaign (a conditional write, so `phase_recovered`
 //! reaches clients through the stream like every other event), then its messages are sent by
 //! the sweeper itself (the outbox may be what is broken). After `MAX_REDRIVES` re-drives
-//! without progress (`domain::MAX_REDRIVES`) the phase, or its auto-start, is `failed` with `STALLED`. A paused phase is
-//! never touched: it is not in the index.
+//! without progress (`domain::MAX_REDRIVES`) the phase, or its auto-start, is `failed` with
+//! `STALLED`. A paused phase is never touched: it is not in the index.
+//! - A stale phase (or auto-start) whose queue has a backlog may only be waiting in it: it is
+//!   deferred, neither re-driven nor counted, until the backlog is gone or it has been stale for
+//!   `STALE_BACKLOG_SECONDS` (decision 39).
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -21,10 +24,14 @@ use uuid::Uuid;
 use super::dispatch::{in_flight, send};
 use super::write::mutate;
 use crate::domain::campaign::SWEEP_SHARDS;
-use crate::domain::{AutoStartStatus, Campaign, PhaseName, PhaseStatus, RecoveryReason, Redrive};
+use crate::domain::{
+    AutoStartStatus, Campaign, PhaseName, PhaseState, PhaseStatus, RecoveryReason, Redrive,
+};
 use crate::error::AppError;
 use crate::lambda::CampaignChange;
+use crate::settings::Settings;
 use crate::state::AppState;
+use crate::store::QueueName;
 use crate::store::streams::OnFailureMessage;
 use crate::telemetry;
 
@@ -34,12 +41,79 @@ pub struct SweepReport {
     pub examined: usize,
     pub redriven: Vec<(Uuid, PhaseName, RecoveryReason, u32)>,
     pub stalled: Vec<(Uuid, PhaseName)>,
+    /// Stale, but possibly waiting in a queue's backlog: left for the next sweep.
+    pub deferred: Vec<(Uuid, PhaseName, RecoveryReason)>,
     pub stream_failures: usize,
     pub republished_records: usize,
 }
 
 /// At most this many on-failure messages per sweep (the rest wait for the next one).
 const MAX_FAILURE_MESSAGES: usize = 100;
+
+/// What waited in the work queues when a sweep began (decision 39): a stale phase or auto-start
+/// may only be waiting behind it, so while its queue has a backlog it is not re-driven (nor
+/// counted towards `STALLED`) unless it has been stale for `STALE_BACKLOG_SECONDS`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Backlog {
+    pub auto_start: u64,
+    pub phase_work: u64,
+}
+
+impl Backlog {
+    /// Reads both queues' backlog. Unreadable: logged, and taken as no backlog (the sweeper
+    /// then re-drives as if the queues were empty, its behaviour before decision 39).
+    pub async fn read(state: &AppState) -> Self {
+        let (auto_start, phase_work) = futures_util::join!(
+            state.queues.backlog(QueueName::AutoStart),
+            state.queues.backlog(QueueName::PhaseWork)
+        );
+        let known = |r: Result<u64, AppError>, queue: &str| {
+            r.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, queue, "queue backlog unreadable; sweeping as if empty");
+                0
+            })
+        };
+        Self {
+            auto_start: known(auto_start, "auto-start"),
+            phase_work: known(phase_work, "phase-work"),
+        }
+    }
+
+    /// Whether what is stale for `reason` may be a message waiting in its queue.
+    fn may_hold(&self, reason: RecoveryReason) -> bool {
+        match reason {
+            RecoveryReason::StalledPhase => self.phase_work > 0,
+            RecoveryReason::StaleQueued => self.auto_start > 0,
+            RecoveryReason::StreamFailure => false,
+        }
+    }
+}
+
+/// What the sweeper should do about a campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    Redrive(PhaseName, RecoveryReason),
+    /// Stale, but its message may be waiting in a backlog: look again next sweep.
+    Defer(PhaseName, RecoveryReason),
+}
+
+/// The stale thing of one phase at `now`, and since when it has been so.
+fn stale_phase(
+    p: &PhaseState,
+    now: DateTime<Utc>,
+    phase_after: Duration,
+    queued_after: Duration,
+) -> Option<(RecoveryReason, DateTime<Utc>)> {
+    if p.status == PhaseStatus::Running
+        && let Some(t) = p.progress_at
+        && t + phase_after <= now
+    {
+        return Some((RecoveryReason::StalledPhase, t));
+    }
+    let since = p.recovery.map(|r| r.at).or(p.auto_start.requested_at)?;
+    (p.auto_start.status == AutoStartStatus::Queued && since + queued_after <= now)
+        .then_some((RecoveryReason::StaleQueued, since))
+}
 
 /// The first stale thing of a campaign at `now`, if any.
 pub fn stale(
@@ -48,31 +122,63 @@ pub fn stale(
     phase_after: Duration,
     queued_after: Duration,
 ) -> Option<(PhaseName, RecoveryReason)> {
+    c.phases
+        .iter()
+        .find_map(|p| stale_phase(p, now, phase_after, queued_after).map(|(why, _)| (p.phase, why)))
+}
+
+/// What to do about a campaign's first stale thing at `now`, given the queues' `backlog`.
+pub fn due(c: &Campaign, now: DateTime<Utc>, s: &Settings, backlog: Backlog) -> Option<Due> {
+    let seconds = |n: u64| Duration::seconds(n as i64);
+    let (phase_after, queued_after) = (
+        seconds(s.stale_phase_seconds),
+        seconds(s.stale_queued_seconds),
+    );
     c.phases.iter().find_map(|p| {
-        if p.status == PhaseStatus::Running && p.progress_at.is_some_and(|t| t + phase_after <= now)
-        {
-            return Some((p.phase, RecoveryReason::StalledPhase));
-        }
-        let since = p.recovery.map(|r| r.at).or(p.auto_start.requested_at);
-        (p.auto_start.status == AutoStartStatus::Queued
-            && since.is_some_and(|t| t + queued_after <= now))
-        .then_some((p.phase, RecoveryReason::StaleQueued))
+        let (why, since) = stale_phase(p, now, phase_after, queued_after)?;
+        Some(
+            if backlog.may_hold(why) && now < since + seconds(s.stale_backlog_seconds) {
+                Due::Defer(p.phase, why)
+            } else {
+                Due::Redrive(p.phase, why)
+            },
+        )
     })
 }
 
+/// What one re-drive did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to re-drive (it moved on, or is gone).
+    Nothing,
+    Deferred(PhaseName, RecoveryReason),
+    Done(PhaseName, RecoveryReason, Redrive),
+}
+
 /// Records a re-drive of `id` (for `reason`, if the campaign still needs one) and sends its
-/// in-flight messages; `None` when there was nothing to re-drive.
+/// in-flight messages; `None` when there was nothing to re-drive. Never deferred: the queues'
+/// backlog is the sweep's concern ([`sweep`]).
 pub async fn redrive(
     state: &AppState,
     id: Uuid,
     reason: Option<RecoveryReason>,
     now: DateTime<Utc>,
 ) -> Result<Option<(PhaseName, RecoveryReason, Redrive)>, AppError> {
-    let s = &state.settings;
-    let (phase_after, queued_after) = (
-        Duration::seconds(s.stale_phase_seconds as i64),
-        Duration::seconds(s.stale_queued_seconds as i64),
-    );
+    Ok(
+        match redrive_with(state, id, reason, now, Backlog::default()).await? {
+            Outcome::Done(phase, why, what) => Some((phase, why, what)),
+            Outcome::Nothing | Outcome::Deferred(..) => None,
+        },
+    )
+}
+
+async fn redrive_with(
+    state: &AppState,
+    id: Uuid,
+    reason: Option<RecoveryReason>,
+    now: DateTime<Utc>,
+    backlog: Backlog,
+) -> Result<Outcome, AppError> {
     let result = mutate(state, id, None, |c| {
         let target = match reason {
             // A stream failure: whatever the campaign has in flight, stale or not.
@@ -83,19 +189,24 @@ pub async fn redrive(
                     p.status == PhaseStatus::Running
                         || p.auto_start.status == AutoStartStatus::Queued
                 })
-                .map(|p| (p.phase, r)),
-            None => stale(c, now, phase_after, queued_after),
+                .map(|p| Due::Redrive(p.phase, r)),
+            None => due(c, now, &state.settings, backlog),
         };
-        Ok(target
-            .and_then(|(phase, why)| c.record_redrive(phase, why, now).map(|r| (phase, why, r))))
+        Ok(match target {
+            None => Outcome::Nothing,
+            Some(Due::Defer(phase, why)) => Outcome::Deferred(phase, why),
+            Some(Due::Redrive(phase, why)) => c
+                .record_redrive(phase, why, now)
+                .map_or(Outcome::Nothing, |r| Outcome::Done(phase, why, r)),
+        })
     })
     .await;
     let (campaign, outcome) = match result {
         Ok(r) => r,
-        Err(AppError::NotFound(_)) => return Ok(None),
+        Err(AppError::NotFound(_)) => return Ok(Outcome::Nothing),
         Err(e) => return Err(e),
     };
-    if let Some((phase, why, what)) = outcome {
+    if let Outcome::Done(phase, why, what) = outcome {
         telemetry::recovered(why.as_str());
         if what != Redrive::Stalled {
             for d in in_flight(&campaign) {
@@ -107,11 +218,14 @@ pub async fn redrive(
     Ok(outcome)
 }
 
-fn note(report: &mut SweepReport, id: Uuid, outcome: Option<(PhaseName, RecoveryReason, Redrive)>) {
+fn note(report: &mut SweepReport, id: Uuid, outcome: Outcome) {
     match outcome {
-        Some((phase, why, Redrive::Redriven(n))) => report.redriven.push((id, phase, why, n)),
-        Some((phase, _, Redrive::Stalled)) => report.stalled.push((id, phase)),
-        None => {}
+        Outcome::Done(phase, why, Redrive::Redriven(n)) => {
+            report.redriven.push((id, phase, why, n))
+        }
+        Outcome::Done(phase, _, Redrive::Stalled) => report.stalled.push((id, phase)),
+        Outcome::Deferred(phase, why) => report.deferred.push((id, phase, why)),
+        Outcome::Nothing => {}
     }
 }
 
@@ -133,14 +247,18 @@ pub async fn sweep(
     let s = &state.settings;
     let threshold = s.stale_phase_seconds.min(s.stale_queued_seconds) as i64;
     let before = (now - Duration::seconds(threshold)).timestamp_millis();
+    let mut backlog = None;
     for shard in 0..SWEEP_SHARDS {
         let ids = state
             .campaigns
             .sweep_due(&format!("s{shard}"), before)
             .await?;
+        if !ids.is_empty() && backlog.is_none() {
+            backlog = Some(Backlog::read(state).await);
+        }
         for id in ids {
             report.examined += 1;
-            let outcome = redrive(state, id, None, now).await?;
+            let outcome = redrive_with(state, id, None, now, backlog.unwrap_or_default()).await?;
             note(&mut report, id, outcome);
         }
     }
@@ -168,6 +286,8 @@ pub async fn sweep(
         examined = report.examined,
         redriven = report.redriven.len(),
         stalled = report.stalled.len(),
+        deferred = report.deferred.len(),
+        backlog = ?backlog,
         streamFailures = report.stream_failures,
         "sweep"
     );
@@ -205,7 +325,14 @@ async fn handle_failure(
     ids.sort();
     ids.dedup();
     for id in ids {
-        let outcome = redrive(state, id, Some(RecoveryReason::StreamFailure), now).await?;
+        let outcome = redrive_with(
+            state,
+            id,
+            Some(RecoveryReason::StreamFailure),
+            now,
+            Backlog::default(),
+        )
+        .await?;
         note(report, id, outcome);
     }
     Ok(())

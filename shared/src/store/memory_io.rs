@@ -129,6 +129,17 @@ impl Queues for Memory {
         lock(&self.stream_failures).retain(|m| m.receipt_handle != receipt_handle);
         ready(Ok(()))
     }
+
+    fn backlog(&self, queue: QueueName) -> StoreFuture<'_, u64> {
+        let waiting = lock(&self.sent)
+            .iter()
+            .filter(|m| match m {
+                Sent::AutoStart(_) => queue == QueueName::AutoStart,
+                Sent::Work(_) => queue == QueueName::PhaseWork,
+            })
+            .count();
+        ready(Ok(waiting as u64))
+    }
 }
 
 impl StreamReader for Memory {

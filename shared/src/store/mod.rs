@@ -241,6 +241,9 @@ pub trait Queues: Send + Sync {
     ) -> StoreFuture<'a, ()>;
     fn receive_stream_failures(&self, max: i32) -> StoreFuture<'_, Vec<ReceivedMessage>>;
     fn delete_stream_failure<'a>(&'a self, receipt_handle: &'a str) -> StoreFuture<'a, ()>;
+    /// How many messages wait in `queue` to be received (visible or delayed; SQS's figure is
+    /// approximate). Not counted: messages being handled or backing off.
+    fn backlog(&self, queue: QueueName) -> StoreFuture<'_, u64>;
 }
 
 /// Reads back the stream records a stream consumer gave up on (its on-failure message names the

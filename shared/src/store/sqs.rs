@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use serde::Serialize;
 
 use super::aws::Aws;
@@ -19,6 +19,13 @@ pub struct SqsQueues {
 }
 
 impl SqsQueues {
+    fn url(&self, queue: QueueName) -> &str {
+        match queue {
+            QueueName::AutoStart => &self.autostart_url,
+            QueueName::PhaseWork => &self.phase_work_url,
+        }
+    }
+
     async fn send<T: Serialize>(
         &self,
         url: &str,
@@ -60,14 +67,10 @@ impl Queues for SqsQueues {
         seconds: i32,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let url = match queue {
-                QueueName::AutoStart => &self.autostart_url,
-                QueueName::PhaseWork => &self.phase_work_url,
-            };
             self.aws
                 .sqs()
                 .change_message_visibility()
-                .queue_url(url)
+                .queue_url(self.url(queue))
                 .receipt_handle(receipt_handle)
                 .visibility_timeout(seconds)
                 .send()
@@ -114,6 +117,35 @@ impl Queues for SqsQueues {
                 .await
                 .map_err(classify_sdk_error)?;
             Ok(())
+        })
+    }
+
+    fn backlog(&self, queue: QueueName) -> StoreFuture<'_, u64> {
+        Box::pin(async move {
+            let out = self
+                .aws
+                .sqs()
+                .get_queue_attributes()
+                .queue_url(self.url(queue))
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+                .send()
+                .await
+                .map_err(classify_sdk_error)?;
+            let attributes = out.attributes.unwrap_or_default();
+            let mut total = 0u64;
+            for name in [
+                QueueAttributeName::ApproximateNumberOfMessages,
+                QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+            ] {
+                let value = attributes.get(&name).ok_or_else(|| {
+                    AppError::Internal(format!("GetQueueAttributes answered no {name}"))
+                })?;
+                total += value.parse::<u64>().map_err(|e| {
+                    AppError::Internal(format!("GetQueueAttributes {name} = {value:?}: {e}"))
+                })?;
+            }
+            Ok(total)
         })
     }
 }

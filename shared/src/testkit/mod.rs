@@ -6,6 +6,9 @@
 //!
 //! Compiled for this crate's tests and, with the `testkit` feature, for the integration tests.
 
+mod accounting;
+#[cfg(test)]
+mod backlog;
 pub mod bodies;
 pub mod control;
 

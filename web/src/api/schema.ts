@@ -740,7 +740,9 @@ export interface components {
              * @description At most 16 KiB of JSON, checked by the phase that uses the persona's kind (`dns`: a
              *     `DnsPersonaConfig`). Default `{}` at create.
              */
-            config?: Record<string, never>;
+            config?: {
+                [key: string]: unknown;
+            };
             /** @description Default `true` at create. */
             enabled?: boolean;
             /** @description Required at create. */
@@ -753,7 +755,9 @@ export interface components {
              * @description At most 16 KiB of JSON, checked by the phase that uses the persona's kind (`dns`: a
              *     `DnsPersonaConfig`). Default `{}` at create.
              */
-            config?: Record<string, never>;
+            config?: {
+                [key: string]: unknown;
+            };
             /** @description Default `true` at create. */
             enabled?: boolean;
             /** @description Required at create. */
@@ -769,7 +773,9 @@ export interface components {
             nextCursor: string | null;
         };
         PersonaView: {
-            config: Record<string, never>;
+            config: {
+                [key: string]: unknown;
+            };
             /** Format: date-time */
             createdAt: string;
             enabled: boolean;

@@ -15,9 +15,8 @@ export type DiscoveryInput = Schemas['DiscoveryInput'];
 export type ErrorDetail = Schemas['FieldProblem'];
 export type ErrorBody = Schemas['Error'];
 export type PersonaKind = Schemas['PersonaKind'];
-/** `config` is `{type: object}` in docs/openapi.json, which openapi-typescript renders as
- *  `Record<string, never>` (an always-empty object); it is any JSON object of the persona's kind. */
-export type Persona = Omit<Schemas['PersonaView'], 'config'> & { config: Record<string, unknown> };
+/** `config` is any JSON object of the persona's kind (`additionalProperties: true`). */
+export type Persona = Schemas['PersonaView'];
 export type PersonaCreate = Schemas['PersonaCreate'];
 export type PersonaInput = Schemas['PersonaInput'];
 export type Proxy = Schemas['ProxyView'];

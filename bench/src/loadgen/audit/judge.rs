@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::backlog::Backlogs;
 use super::image::Image;
 use super::stream::StreamRec;
 
@@ -26,6 +27,8 @@ use super::stream::StreamRec;
 pub struct StaleBounds {
     pub phase_ms: i64,
     pub queued_ms: i64,
+    /// The sweep's share of both (interval plus slack).
+    pub sweep_ms: i64,
 }
 
 /// One phase's transitions in the stream.
@@ -59,6 +62,8 @@ pub struct StreamVerdict {
     /// The longest a running phase went without moving, and an auto-start stayed queued (ms).
     pub longest_still_ms: i64,
     pub longest_queued_ms: i64,
+    /// The longest stand-still past the bounds that its queue's backlog explains (ms).
+    pub longest_backlog_wait_ms: i64,
     /// Invariant 5: a paused phase that moved by itself.
     pub paused_problems: Vec<String>,
     /// The sweeper's re-drives recorded on the campaign, by reason.
@@ -178,17 +183,21 @@ fn count_transitions(
 
 /// How long `image`'s running phases and queued auto-starts had been still at `t` (ms); records
 /// the longest, and a finding (once per phase and kind) beyond the bounds.
-fn check_still(image: &Image, t: i64, at: &str, bounds: StaleBounds, v: &mut StreamVerdict) {
+fn check_still(image: &Image, t: i64, at: &str, j: &Judge, v: &mut StreamVerdict) {
+    let b = j.bounds;
     for (name, p) in &image.phases {
         if p.status == "running"
             && let Some(since) = p.progress_at
         {
             let gap = t - since;
             v.longest_still_ms = v.longest_still_ms.max(gap);
-            let what = format!("{name} running without moving");
-            if gap > bounds.phase_ms && !v.stale.iter().any(|s| s.starts_with(&what)) {
-                v.stale
-                    .push(format!("{what} for {:.1} s ({at})", gap as f64 / 1000.0));
+            let stale_at = since + b.phase_ms - b.sweep_ms;
+            if gap > b.phase_ms {
+                if j.backlogs.phase_work.explains(stale_at, t, b.sweep_ms) {
+                    v.longest_backlog_wait_ms = v.longest_backlog_wait_ms.max(gap);
+                } else {
+                    stale_finding(v, format!("{name} running without moving"), gap, at);
+                }
             }
         }
         if p.auto_start == "queued"
@@ -196,18 +205,36 @@ fn check_still(image: &Image, t: i64, at: &str, bounds: StaleBounds, v: &mut Str
         {
             let gap = t - since;
             v.longest_queued_ms = v.longest_queued_ms.max(gap);
-            let what = format!("{name} auto-start queued");
-            if gap > bounds.queued_ms && !v.stale.iter().any(|s| s.starts_with(&what)) {
-                v.stale
-                    .push(format!("{what} for {:.1} s ({at})", gap as f64 / 1000.0));
+            let stale_at = since + b.queued_ms - b.sweep_ms;
+            if gap > b.queued_ms {
+                if j.backlogs.auto_start.explains(stale_at, t, b.sweep_ms) {
+                    v.longest_backlog_wait_ms = v.longest_backlog_wait_ms.max(gap);
+                } else {
+                    stale_finding(v, format!("{name} auto-start queued"), gap, at);
+                }
             }
         }
     }
 }
 
+/// One finding per phase and kind.
+fn stale_finding(v: &mut StreamVerdict, what: String, gap: i64, at: &str) {
+    if !v.stale.iter().any(|s| s.starts_with(&what)) {
+        v.stale
+            .push(format!("{what} for {:.1} s ({at})", gap as f64 / 1000.0));
+    }
+}
+
+/// What a stream is judged against.
+#[derive(Debug, Clone, Copy)]
+pub struct Judge<'a> {
+    pub bounds: StaleBounds,
+    pub backlogs: &'a Backlogs,
+}
+
 /// Judges one campaign's records (in sequence order); `now_ms` is the audit's time (a phase
 /// still running or queued at the end is measured up to it).
-pub fn judge_stream(recs: &[StreamRec], bounds: StaleBounds, now_ms: i64) -> StreamVerdict {
+pub fn judge_stream(recs: &[StreamRec], j: &Judge, now_ms: i64) -> StreamVerdict {
     let mut v = StreamVerdict {
         records: recs.len(),
         ..Default::default()
@@ -220,13 +247,13 @@ pub fn judge_stream(recs: &[StreamRec], bounds: StaleBounds, now_ms: i64) -> Str
             count_transitions(r.old.as_ref(), new, &mut in_pause, &mut v);
             if let Some(old) = &r.old {
                 let at = format!("until v{}", new.version);
-                check_still(old, new.updated_at, &at, bounds, &mut v);
+                check_still(old, new.updated_at, &at, j, &mut v);
             }
         }
         previous = r.new.as_ref().map(|n| n.version);
     }
     if let Some(last) = recs.last().and_then(|r| r.new.as_ref()) {
-        check_still(last, now_ms, "still at the audit", bounds, &mut v);
+        check_still(last, now_ms, "still at the audit", j, &mut v);
     }
     for (name, c) in &v.phases {
         if name == "discovery" && c.starts > 1 {
@@ -246,148 +273,5 @@ pub fn judge_stream(recs: &[StreamRec], bounds: StaleBounds, now_ms: i64) -> Str
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::fixtures::{discovery, history, image, normal_history, with};
-    use super::*;
-
-    const BOUNDS: StaleBounds = StaleBounds {
-        phase_ms: 12_000,
-        queued_ms: 30_000,
-    };
-
-    fn judge(recs: &[StreamRec]) -> StreamVerdict {
-        let end = recs
-            .last()
-            .and_then(|r| r.new.as_ref())
-            .map_or(0, |i| i.updated_at);
-        judge_stream(recs, BOUNDS, end)
-    }
-
-    #[test]
-    fn a_normal_history_has_one_start_and_clean_versions() {
-        let v = judge(&normal_history());
-        let d = v.phase("discovery");
-        assert_eq!((d.starts, d.resumes, d.restarts, v.records), (1, 0, 0, 3));
-        assert!(v.has_insert);
-        assert!(v.version_problems.is_empty(), "{:?}", v.version_problems);
-        assert!(v.double_starts.is_empty() && v.stale.is_empty() && v.paused_problems.is_empty());
-    }
-
-    #[test]
-    fn a_second_start_and_version_jumps_are_found() {
-        // running → not_started → running again: two starts; and a write that skipped a version.
-        let v = judge(&history(vec![
-            image(1, "not_started", "queued"),
-            image(2, "running", "started"),
-            image(3, "not_started", "started"),
-            image(5, "running", "started"),
-        ]));
-        assert_eq!(v.phase("discovery").starts, 2);
-        assert_eq!(v.double_starts.len(), 2, "{:?}", v.double_starts);
-        assert_eq!(v.version_problems.len(), 1, "{:?}", v.version_problems);
-        // A lost write between two records (old image not where the previous one left off).
-        let mut h = normal_history();
-        h[2].old = Some(image(7, "running", "started"));
-        h[2].new = Some(image(8, "completed", "started"));
-        assert_eq!(judge(&h).version_problems.len(), 1);
-    }
-
-    #[test]
-    fn restarts_and_resumes_are_not_starts() {
-        // Started again by hand after a stop and after a failure: trigger manual.
-        let manual = |version: u64, status: &str| {
-            let t = version as i64 * 100;
-            let mut p = discovery(status, "started", t);
-            p.trigger = "manual".into();
-            with(version, t, p)
-        };
-        let v = judge(&history(vec![
-            image(1, "not_started", "queued"),
-            image(2, "running", "started"),
-            image(3, "paused", "started"),
-            image(4, "running", "started"),
-            image(5, "stopped", "started"),
-            manual(6, "running"),
-            manual(7, "failed"),
-            manual(8, "running"),
-            manual(9, "paused"),
-            manual(10, "completed"),
-        ]));
-        let d = v.phase("discovery");
-        assert_eq!(
-            (d.starts, d.resumes, d.restarts, d.pauses, d.stops),
-            (1, 2, 2, 2, 1)
-        );
-        assert!(v.double_starts.is_empty(), "{:?}", v.double_starts);
-        assert!(v.paused_problems.is_empty(), "{:?}", v.paused_problems);
-    }
-
-    #[test]
-    fn a_paused_phase_that_moves_by_itself_is_found() {
-        let mut two_chunks = vec![
-            image(1, "not_started", "queued"),
-            image(2, "running", "started"),
-            image(3, "paused", "started"),
-        ];
-        for (version, done) in [(4, 1000), (5, 2000)] {
-            let mut p = discovery("paused", "started", version as i64 * 100);
-            p.done = done;
-            two_chunks.push(with(version, version as i64 * 100, p));
-        }
-        let v = judge(&history(two_chunks));
-        assert_eq!(v.paused_problems.len(), 1, "{:?}", v.paused_problems);
-        let v = judge(&history(vec![
-            image(1, "not_started", "queued"),
-            image(2, "running", "started"),
-            image(3, "paused", "started"),
-            image(4, "failed", "started"),
-        ]));
-        assert_eq!(v.paused_problems.len(), 1, "{:?}", v.paused_problems);
-    }
-
-    #[test]
-    fn a_phase_still_past_the_bounds_is_stale() {
-        // Started at 200 ms, next write 20 s later: past 12 s.
-        let started = with(2, 200, discovery("running", "started", 200));
-        let mut moved = discovery("running", "started", 20_200);
-        moved.done = 1000;
-        let h = history(vec![
-            image(1, "not_started", "queued"),
-            started,
-            with(3, 20_200, moved),
-        ]);
-        let v = judge(&h);
-        assert_eq!(v.longest_still_ms, 20_000);
-        assert_eq!(v.stale.len(), 1, "{:?}", v.stale);
-        // Still running at the audit, 13 s after it last moved.
-        let h = history(vec![
-            image(1, "not_started", "queued"),
-            image(2, "running", "started"),
-        ]);
-        assert!(judge_stream(&h, BOUNDS, 200 + 11_000).stale.is_empty());
-        assert_eq!(judge_stream(&h, BOUNDS, 200 + 13_000).stale.len(), 1);
-        // Queued for 31 s after the request (requestedAt 0).
-        let h = history(vec![
-            with(1, 0, discovery("not_started", "queued", 0)),
-            with(2, 31_000, discovery("running", "started", 31_000)),
-        ]);
-        let v = judge(&h);
-        assert_eq!((v.longest_queued_ms, v.stale.len()), (31_000, 1));
-    }
-
-    #[test]
-    fn redrives_and_stalls_are_counted() {
-        let mut redriven = discovery("running", "started", 11_000);
-        redriven.recovery = Some((1, "stalled_phase".into(), 11_000));
-        let mut stalled = discovery("failed", "started", 11_000);
-        stalled.error = Some("STALLED".into());
-        let v = judge(&history(vec![
-            image(1, "not_started", "queued"),
-            with(2, 200, discovery("running", "started", 200)),
-            with(3, 11_000, redriven),
-            with(4, 22_000, stalled),
-        ]));
-        assert_eq!(v.recoveries.get("stalled_phase"), Some(&1));
-        assert_eq!(v.stalled.len(), 1);
-    }
-}
+#[path = "judge_tests.rs"]
+mod tests;

@@ -3,14 +3,15 @@
 //!   `queued` (1), started, completed, started by its auto-start;
 //! - `stream`, `image`, `judge`: the campaigns table's DynamoDB stream read from TRIM_HORIZON,
 //!   independently of the WebSocket: each phase started at most once (2), `version` + 1 per
-//!   write (3), nothing still past the stale threshold plus one sweep and no paused phase moving
-//!   by itself (5), re-drives and `STALLED`;
+//!   write (3), nothing still past the stale threshold plus one sweep unless its queue's
+//!   `backlog` explains it, and no paused phase moving by itself (5), re-drives and `STALLED`;
 //! - `events`: what the wizards applied never goes backwards and matches the stream (3);
 //! - `domains`: exactly the domains of an uninterrupted run (2, 6);
 //! - `listing`: one create, one campaign (idempotency under crashes);
 //! - `queues`: every consumed queue drained;
 //! - `invariants`: the per-scenario result, every count 0.
 
+pub mod backlog;
 pub mod domains;
 pub mod events;
 pub mod image;
@@ -27,6 +28,7 @@ mod fixtures;
 
 use serde::Serialize;
 
+pub use backlog::Backlogs;
 pub use domains::check_domains;
 pub use events::{EventAudit, audit_events};
 pub use image::Image;

@@ -170,6 +170,10 @@ pub struct QueueSeries {
     pub max_at_s: f64,
     /// `[seconds since the scenario started, depth]`, every 2 s.
     pub samples: Vec<(f64, u64)>,
+    /// What waited to be received (visible + delayed), by epoch ms: the backlog invariant 5
+    /// allows for (`backlog.rs`).
+    #[serde(skip)]
+    pub waiting: super::backlog::Series,
 }
 
 /// Samples every queue's depth every 2 s until `stop` turns true (errors, e.g. during a moto
@@ -195,6 +199,7 @@ pub async fn sample_queues(
                     s.max_at_s = t;
                 }
                 s.samples.push(((t * 10.0).round() / 10.0, v + f + d));
+                s.waiting.push(chrono::Utc::now().timestamp_millis(), v + d);
             }
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), stop.changed()).await;

@@ -201,7 +201,7 @@ pub fn scenario_section(s: &Value, out: &mut Vec<String>) {
     ));
     let t = &s["stream"]["totals"];
     lines.push(format!(
-        "stream (read from TRIM_HORIZON, independent of the WebSocket; {} records in the stream, read in {:.1} s): {} records of these campaigns; discovery: {} starts, {} pauses, {} resumes, {} stops, {} restarts; {} campaigns interrupted ({} of them completed); sweeper re-drives {}; longest a running phase stood still {:.1} s, an auto-start stayed queued {:.1} s (limits {:.0} s / {:.0} s)",
+        "stream (read from TRIM_HORIZON, independent of the WebSocket; {} records in the stream, read in {:.1} s): {} records of these campaigns; discovery: {} starts, {} pauses, {} resumes, {} stops, {} restarts; {} campaigns interrupted ({} of them completed); sweeper re-drives {}; longest a running phase stood still {:.1} s, an auto-start stayed queued {:.1} s (limits {:.0} s / {:.0} s; the longest wait a queue's backlog explained {:.1} s)",
         n(&s["stream"]["recordsInStream"]),
         s["stream"]["readSeconds"].as_f64().unwrap_or(0.0),
         n(&t["records"]),
@@ -217,6 +217,7 @@ pub fn scenario_section(s: &Value, out: &mut Vec<String>) {
         t["longestQueuedMs"].as_f64().unwrap_or(0.0) / 1000.0,
         s["stream"]["staleBounds"]["phaseMs"].as_f64().unwrap_or(0.0) / 1000.0,
         s["stream"]["staleBounds"]["queuedMs"].as_f64().unwrap_or(0.0) / 1000.0,
+        t["longestBacklogWaitMs"].as_f64().unwrap_or(0.0) / 1000.0,
     ));
     if !s["proof"].is_null() {
         lines.push(format!("what proves the fault struck: {}", s["proof"]));

@@ -133,10 +133,23 @@ pub async fn run(
         }
     );
     let _ = sampling_stop.send(true);
-    let queue_depths = match tokio::time::timeout(Duration::from_secs(30), sampler).await {
-        Ok(Ok(series)) => json!(series),
-        _ => json!(null),
-    };
+    let (queue_depths, backlogs) =
+        match tokio::time::timeout(Duration::from_secs(30), sampler).await {
+            Ok(Ok(mut series)) => {
+                let mut waiting = |name: &str| {
+                    series
+                        .get_mut(name)
+                        .map(|s| std::mem::take(&mut s.waiting))
+                        .unwrap_or_default()
+                };
+                let backlogs = audit::Backlogs {
+                    phase_work: waiting("campaign-autostart-phase-work"),
+                    auto_start: waiting("campaign-autostart-autostart"),
+                };
+                (json!(series), backlogs)
+            }
+            _ => (json!(null), audit::Backlogs::default()),
+        };
     // Trailing events (completion, the validation auto-start's failure), then close the sockets.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     futures_util::future::join_all(
@@ -158,6 +171,7 @@ pub async fn run(
         items: &items,
         finals: &finals,
         records: &by_id,
+        backlogs: &backlogs,
     };
     let mut inv = Invariants::default();
     let (final_states, resumed_by_hand) = verdict::judge_finals(&inputs, &mut inv);

@@ -20,6 +20,8 @@ pub struct Inputs<'a> {
     pub items: &'a [(String, Api)],
     pub finals: &'a HashMap<String, FinalState>,
     pub records: &'a HashMap<&'a str, &'a CampaignRecord>,
+    /// The work queues' backlog during the run (invariant 5 allows for it).
+    pub backlogs: &'a audit::Backlogs,
 }
 
 /// The final statuses: lost, not completed, invariant 1, help needed, auto-started. Returns the
@@ -89,6 +91,8 @@ pub struct StreamTotals {
     pub recoveries: BTreeMap<String, usize>,
     pub longest_still_ms: i64,
     pub longest_queued_ms: i64,
+    /// The longest stand-still past the bounds that a queue's backlog explained.
+    pub longest_backlog_wait_ms: i64,
 }
 
 /// Judges every audited campaign's stream records; returns the totals and each campaign's
@@ -103,7 +107,11 @@ pub fn judge_streams(
     let mut images = HashMap::new();
     for (id, _) in inp.items {
         let list = by_campaign.get(id).map(Vec::as_slice).unwrap_or_default();
-        let v = judge_stream(list, inp.cfg.stale, now_ms);
+        let judge = audit::judge::Judge {
+            bounds: inp.cfg.stale,
+            backlogs: inp.backlogs,
+        };
+        let v = judge_stream(list, &judge, now_ms);
         let d = v.phase("discovery");
         t.records += v.records;
         t.discovery_starts += d.starts;
@@ -116,6 +124,7 @@ pub fn judge_streams(
         }
         t.longest_still_ms = t.longest_still_ms.max(v.longest_still_ms);
         t.longest_queued_ms = t.longest_queued_ms.max(v.longest_queued_ms);
+        t.longest_backlog_wait_ms = t.longest_backlog_wait_ms.max(v.longest_backlog_wait_ms);
         let f = inp.finals.get(id);
         let status = f.and_then(|f| f.status.as_ref());
         if d.pauses + d.stops > 0 {

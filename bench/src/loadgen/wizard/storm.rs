@@ -64,7 +64,8 @@ impl Wizard {
             let action = match status.as_deref() {
                 Some("paused") => "resume",
                 Some("stopped" | "failed") => "start",
-                _ => return,
+                Some(_) => return,
+                None => break,
             };
             status = self.control(sh, rec, action).await;
         }
@@ -76,17 +77,23 @@ impl Wizard {
         self.errors.push(format!("campaign {}: {e}", rec.id));
     }
 
-    /// Discovery's status now (`None` when it cannot be read).
+    /// Discovery's status now (`None` when it cannot be read in 5 tries: the storm then ends
+    /// without its last calls, and the campaign may be left paused, which the audit reports).
     async fn discovery_status(&mut self, id: &str) -> Option<String> {
-        match self.api.get(&format!("/campaigns/{id}/status")).await {
-            Ok(r) if r.status == 200 => phase(&r.body, "discovery")["status"]
-                .as_str()
-                .map(str::to_string),
-            _ => {
-                self.count("storm_status_errors");
-                None
+        for attempt in 1..=5 {
+            match self.api.get(&format!("/campaigns/{id}/status")).await {
+                Ok(r) if r.status == 200 => {
+                    return phase(&r.body, "discovery")["status"]
+                        .as_str()
+                        .map(str::to_string);
+                }
+                _ => {
+                    self.count("storm_status_errors");
+                    tokio::time::sleep(crate::loadgen::backoff(attempt)).await;
+                }
             }
         }
+        None
     }
 
     /// One control call on discovery, retried on 429/5xx/no answer; discovery's status after it

@@ -190,8 +190,17 @@ pub fn all(s: &mut Schemas) -> Refs {
     let description = create["description"].clone();
     *create = json!({"$ref": config_input["$ref"], "description": description});
 
-    // The create bodies: the patch bodies' schemas (one Rust type each) with what create needs.
+    // A persona's `config` is any JSON object of its kind (checked by the phase that uses the
+    // kind); the derive says only "object", which generators read as "always empty".
     let persona_input = s.add::<PersonaInput>();
+    for schema in ["PersonaView", "PersonaInput"] {
+        let config =
+            s.0.get_mut(schema)
+                .and_then(|p| p.pointer_mut("/properties/config"))
+                .expect("a persona schema has a config property");
+        config["additionalProperties"] = json!(true);
+    }
+    // The create bodies: the patch bodies' schemas (one Rust type each) with what create needs.
     let mut create = s.0["PersonaInput"].clone();
     create["required"] = json!(["name", "kind"]);
     create["description"] = json!(format!(
