@@ -17,7 +17,7 @@
 #                     chaos scenario), LOAD_STORM_DOMAINS (5000 per pause-resume-storm campaign),
 #                     LOAD_OUTAGE_SECONDS (120, dispatcher-outage's longest),
 #                     LOAD_BAD_CONNECTION_SUBSCRIBERS (1000 sockets of one-bad-connection, 10 per
-#                     user), LOAD_BAD_CONNECTION_RATE (5 creates/s); LOAD_SCENARIOS runs just
+#                     user), LOAD_BAD_CONNECTION_RATE (1 create/s); LOAD_SCENARIOS runs just
 #                     those, in one report (load.md)
 #   bench-summary:    the figures of issue 19 side by side (target/bench/summary.md)
 # Results: target/bench/*.json and *.md.

@@ -94,6 +94,26 @@ pub fn section(s: &Value, out: &mut Vec<String>) {
             s["publisher"][key]["dropped"],
         ));
     }
+    let steps: Vec<String> = s["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|st| {
+            format!(
+                "{} {} campaigns, p95 {} ms{}",
+                if st["condition"] == "fault" { "F" } else { "B" },
+                n(&st["campaigns"]),
+                f1(&st["latencyMs"]["p95"]),
+                st["refusedPushes"]
+                    .as_u64()
+                    .map_or(String::new(), |k| format!(
+                        " ({k} refused, {} dropped)",
+                        st["publisher"]["dropped"]
+                    ))
+            )
+        })
+        .collect();
+    out.push(format!("- steps, in order: {}", steps.join("; ")));
     out.push(format!(
         "- the bad connection ({}): {} of its user's {} events received while its rule was on; {} pushes refused",
         b["id"].as_str().unwrap_or("?"),

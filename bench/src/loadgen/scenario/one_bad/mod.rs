@@ -5,23 +5,25 @@
 //! `LOAD_BAD_CONNECTION_SUBSCRIBERS` sockets (1,000; smoke 50) for users with
 //! `QUOTA_WS_CONNECTIONS` − 1 (9) sockets each — one below the most the contract lets one user
 //! open, see `fleet.rs` — every socket subscribed to `*`. Two conditions on the same sockets, each with `LOAD_CHAOS_CAMPAIGNS`
-//! Full Auto campaigns spread evenly over the users, created at `LOAD_BAD_CONNECTION_RATE` (5)
+//! Full Auto campaigns spread evenly over the users, created at `LOAD_BAD_CONNECTION_RATE` (1; smoke 2)
 //! per second:
-//! - baseline: no fault; every subscriber, the future bad one included, must get every event.
-//!   Its campaigns are created half before and half after the fault phase, so a machine that
-//!   gets busier or quieter during the run weighs on both conditions alike;
+//! - baseline: no fault; every subscriber, the future bad one included, must get every event;
 //! - the fault: a connection rule on the local gateway's Management API
 //!   (`POST /_local/faults {"connectionId"}`) answers every push to user 0's first socket with
 //!   429 `LimitExceededException`, API Gateway's answer for a client whose buffer is full.
 //!
+//! The conditions alternate, B F B … B (`LOAD_BAD_CONNECTION_ROUNDS` fault steps, 3; smoke 2;
+//! `rounds.rs`), so load that comes and goes on a shared machine weighs on both alike.
+//!
 //! The verdict (`verdict.rs`): in both phases every judged subscriber got exactly the events the
-//! table's stream produced for its user's campaigns (none missing, repeated or made up); the
+//! table's stream produced for its user's campaigns (none missing or made up; repeats counted); the
 //! fault phase's p95 delivery latency over the other subscribers is at most 2× the baseline's;
 //! the fault struck (the rule refused pushes, and the bad connection missed events). The
 //! publisher's own counters (`GET /_local/publisher`) say how many deliveries it dropped.
 
 mod fleet;
 mod phase;
+mod rounds;
 pub mod verdict;
 
 use std::collections::BTreeSet;
@@ -31,7 +33,7 @@ use serde_json::{Value, json};
 
 use super::super::Config;
 use super::super::audit::StreamCache;
-use fleet::{FaultRule, Fleet};
+use fleet::Fleet;
 use phase::{PhaseRun, PhaseSpec};
 use verdict::PhaseVerdict;
 
@@ -71,24 +73,6 @@ fn phase_failures(label: &str, run: &PhaseRun, v: &PhaseVerdict) -> Vec<String> 
     }
     out.extend(v.failures(label));
     out
-}
-
-/// The publisher's counters (`GET /_local/publisher`).
-async fn publisher_stats(http: &reqwest::Client) -> Result<Value, String> {
-    let url = format!("{}/_local/publisher", integration_tests::api_url());
-    let r = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
-    if !r.status().is_success() {
-        return Err(format!("GET {url}: {}", r.status()));
-    }
-    r.json().await.map_err(|e| format!("GET {url}: {e}"))
-}
-
-fn counter(v: &Value, k: &str) -> u64 {
-    v[k].as_u64().unwrap_or(0)
 }
 
 fn print_phase(label: &str, v: &PhaseVerdict) {
@@ -131,54 +115,50 @@ pub async fn run(
             }
         };
     eprintln!(
-        "{NAME}: {} sockets of {} users subscribed to `*` in {:.1} s; bad connection {} (user 0); {} campaigns per phase at {}/s",
+        "{NAME}: {} sockets of {} users subscribed to `*` in {:.1} s; bad connection {} (user 0); {} campaigns per condition at {}/s, {} fault steps",
         fleet.subs.len(),
         fleet.users.len(),
         fleet.connect_seconds,
         fleet.bad_connection,
         cfg.chaos_campaigns,
-        cfg.bad_connection_rate
+        cfg.bad_connection_rate,
+        cfg.bad_connection_rounds
     );
-    let spec = |campaigns, skip_bad| PhaseSpec {
+    let spec = |campaigns, skip_bad, offset| PhaseSpec {
         campaigns,
         rate: cfg.bad_connection_rate,
         domains: cfg.domains,
         settle: cfg.settle,
         skip_bad,
+        offset,
     };
     let mut failures = Vec::new();
-
-    // Baseline, fault, baseline: the baseline's campaigns are split around the fault phase, so
-    // a machine that gets busier or quieter during the run weighs on both alike.
-    let half = cfg.chaos_campaigns.div_ceil(2);
-    let s0 = publisher_stats(http).await;
-    let before = phase::run_phase(&fleet, &spec(half, false), sdk, stream).await;
-    let s1 = publisher_stats(http).await;
-    let rule = match FaultRule::arm(http, &fleet.bad_connection).await {
+    let r = match rounds::alternate(
+        &fleet,
+        &spec,
+        cfg.bad_connection_rounds,
+        cfg.chaos_campaigns,
+        http,
+        sdk,
+        stream,
+    )
+    .await
+    {
         Ok(r) => r,
         Err(e) => {
             fleet.close().await;
-            return super::failed(NAME, format!("could not arm the connection fault: {e}"));
+            return super::failed(NAME, e);
         }
     };
-    let fault = phase::run_phase(&fleet, &spec(cfg.chaos_campaigns, true), sdk, stream).await;
-    let refused = rule.injected().await;
-    if let Err(e) = rule.disarm().await {
-        failures.push(format!("could not disarm the connection fault: {e}"));
-    }
-    let s2 = publisher_stats(http).await;
-    let base = match cfg.chaos_campaigns - half {
-        0 => before,
-        rest => before.merge(phase::run_phase(&fleet, &spec(rest, false), sdk, stream).await),
-    };
-    let s3 = publisher_stats(http).await;
+    failures.extend(r.failures.iter().cloned());
+    let (base, fault, refused) = (&r.base, &r.fault, r.refused);
 
     let base_v = verdict::judge(&base.expected, &base.received, false, 0);
     print_phase("baseline", &base_v);
-    failures.extend(phase_failures("baseline", &base, &base_v));
+    failures.extend(phase_failures("baseline", base, &base_v));
     let fault_v = verdict::judge(&fault.expected, &fault.received, true, 0);
     print_phase("with the bad connection", &fault_v);
-    failures.extend(phase_failures("with the bad connection", &fault, &fault_v));
+    failures.extend(phase_failures("with the bad connection", fault, &fault_v));
 
     // What the bad connection got of its user's events while the rule was on.
     let bad_expected: usize = fault
@@ -194,13 +174,6 @@ pub async fn run(
         .flat_map(|r| r.by_campaign.values().flatten().map(|g| g.key.clone()))
         .collect::<BTreeSet<_>>()
         .len();
-    let refused = match refused {
-        Ok(n) => n,
-        Err(e) => {
-            failures.push(format!("could not read the fault rule's count: {e}"));
-            0
-        }
-    };
     if refused == 0 {
         failures
             .push("the scenario tested nothing: no push to the bad connection was refused".into());
@@ -223,27 +196,7 @@ pub async fn run(
             "{closed} sockets were closed by the server or broke"
         ));
     }
-    let publisher = match (&s0, &s1, &s2, &s3) {
-        (Ok(s0), Ok(s1), Ok(s2), Ok(s3)) => {
-            let delta = |k: &str| {
-                (
-                    counter(s1, k) - counter(s0, k) + counter(s3, k) - counter(s2, k),
-                    counter(s2, k) - counter(s1, k),
-                )
-            };
-            let (mut b, mut f) = (serde_json::Map::new(), serde_json::Map::new());
-            for k in ["records", "deliveries", "dropped", "gone", "rejected"] {
-                let (x, y) = delta(k);
-                b.insert(k.into(), json!(x));
-                f.insert(k.into(), json!(y));
-            }
-            json!({"baseline": b, "fault": f})
-        }
-        (Err(e), ..) | (_, Err(e), ..) | (.., Err(e), _) | (.., Err(e)) => {
-            failures.push(format!("the publisher's counters could not be read: {e}"));
-            json!(null)
-        }
-    };
+    let publisher = &r.publisher;
     fleet.close().await;
 
     eprintln!(
@@ -273,7 +226,8 @@ pub async fn run(
         "connectionsPerUser": fleet.per_user,
         "connectSeconds": fleet.connect_seconds,
         "campaignsPerPhase": cfg.chaos_campaigns,
-        "baselineSplit": [half, cfg.chaos_campaigns - half],
+        "rounds": cfg.bad_connection_rounds,
+        "steps": r.steps,
         "createsPerSecond": cfg.bad_connection_rate,
         "domains": cfg.domains,
         "badConnection": {
@@ -285,8 +239,8 @@ pub async fn run(
         "publisher": publisher,
         "p95Ratio": ratio,
         "p95Limit": verdict::P95_LIMIT,
-        "baseline": phase_json(&base, &base_v),
-        "fault": phase_json(&fault, &fault_v),
+        "baseline": phase_json(base, &base_v),
+        "fault": phase_json(fault, &fault_v),
         "socketsClosed": closed,
         "wallSeconds": started.elapsed().as_secs_f64(),
     })

@@ -2,7 +2,8 @@
 //! what they got.
 //!
 //! Campaign `i` is created at `i / rate` seconds (open loop, so both phases offer the same
-//! load) by user `i mod users`, Full Auto, with an `Idempotency-Key` (retried on 429/5xx/
+//! load): the first by user 0 (the bad connection's: every phase has events for it), the others
+//! by users 1, 2, … in turn, going on where the previous phase stopped (`offset`); Full Auto, with an `Idempotency-Key` (retried on 429/5xx/
 //! transport errors). Then: every campaign settled (status polls, `audit::wait_settled`), the
 //! table's stream read (every record of these campaigns, with the events the publisher derives
 //! from it), and a wait until every subscriber that must have them holds at least as many
@@ -80,13 +81,25 @@ pub struct PhaseSpec {
     pub settle: Duration,
     /// The bad connection does not count when waiting for delivery.
     pub skip_bad: bool,
+    /// Where the turn of users 1, 2, … starts.
+    pub offset: usize,
+}
+
+/// The user who creates campaign `i` of a phase.
+pub fn owner(i: usize, offset: usize, users: usize) -> usize {
+    if i == 0 || users < 2 {
+        0
+    } else {
+        1 + (offset + i - 1) % (users - 1)
+    }
 }
 
 async fn create_all(fleet: &Fleet, spec: &PhaseSpec, run: &mut PhaseRun) {
     let started = tokio::time::Instant::now();
     let users = fleet.users.len();
     let creates = (0..spec.campaigns).map(|i| {
-        let api = fleet.users[i % users].clone();
+        let user = owner(i, spec.offset, users);
+        let api = fleet.users[user].clone();
         let at = started + Duration::from_secs_f64(i as f64 / spec.rate);
         let mut body = campaign_body("full_sequence", spec.domains);
         let key = uuid::Uuid::new_v4().to_string();
@@ -104,13 +117,11 @@ async fn create_all(fleet: &Fleet, spec: &PhaseSpec, run: &mut PhaseRun) {
                 )
                 .await;
             match &r.outcome {
-                Ok(x) if x.status == 201 && x.body["id"].is_string() => Ok((
-                    x.body["id"].as_str().unwrap_or_default().to_string(),
-                    i % users,
-                )),
+                Ok(x) if x.status == 201 && x.body["id"].is_string() => {
+                    Ok((x.body["id"].as_str().unwrap_or_default().to_string(), user))
+                }
                 other => Err(format!(
-                    "create by user {}: {}",
-                    i % users,
+                    "create by user {user}: {}",
                     crate::loadgen::api::describe(other)
                 )),
             }
@@ -267,4 +278,18 @@ pub async fn run_phase(
         })
         .collect();
     run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::owner;
+
+    #[test]
+    fn user_0_first_then_the_others_in_turn() {
+        let first: Vec<usize> = (0..5).map(|i| owner(i, 0, 4)).collect();
+        assert_eq!(first, [0, 1, 2, 3, 1]);
+        let next: Vec<usize> = (0..3).map(|i| owner(i, 4, 4)).collect();
+        assert_eq!(next, [0, 2, 3]);
+        assert_eq!(owner(3, 0, 1), 0);
+    }
 }

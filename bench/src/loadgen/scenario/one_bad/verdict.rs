@@ -3,8 +3,9 @@
 //!
 //! - Every judged subscriber gets exactly the events derived from the stream records of its
 //!   user's campaigns (`required`: every event but `phase_progress`): none missing, none that
-//!   the stream did not produce, none twice (a repeat means a record was published again: the
-//!   bad connection held the others back).
+//!   the stream did not produce. Repeats are counted, not failed: delivery is at least once
+//!   (EVENTS.md), and a record is published again whenever its invocation failed — on a
+//!   saturated moto, a subscriber lookup that timed out, with or without a bad connection.
 //! - `phase_progress` is throttled and coalesced by the publisher, so which progress events are
 //!   pushed is its choice; but the choice is per record, never per connection: every judged
 //!   subscriber of a user gets the same progress events, each one derived from the stream.
@@ -93,7 +94,6 @@ impl PhaseVerdict {
             "events a subscriber got that the stream did not produce",
             &self.unexpected,
         );
-        check("events a subscriber got twice", &self.duplicates);
         check(
             "progress events some subscribers of a user got and others did not",
             &self.progress_disagreements,
@@ -303,7 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_repeated_or_foreign_event_fails() {
+    fn a_missing_or_foreign_event_fails_a_repeat_is_counted() {
         let (expected, a, b) = world();
         let subs = vec![
             sub(0, false, "a", &a[..3], 10.0),
@@ -318,6 +318,10 @@ mod tests {
         let v = judge(&expected, &[sub(0, false, "a", &twice, 5.0)], true, 0);
         assert_eq!((v.duplicates.count, v.missing.count), (1, 0));
         assert_eq!(v.latency_ms["n"], 4, "a repeat is not a delivery");
+        assert!(
+            v.failures("x").is_empty(),
+            "at least once: a repeat is allowed"
+        );
 
         let mut made_up = a.clone();
         made_up.push(k(9, "phase_failed", "discovery"));
