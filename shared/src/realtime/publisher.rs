@@ -78,8 +78,10 @@ enum Delivery {
     Dropped,
 }
 
-/// Tries per push that fails transiently, with a short backoff between them (50, 100, 200 ms)…
-pub const PUSH_ATTEMPTS: u32 = 4;
+/// Tries per push that fails transiently, 25 then 50 ms apart: short, because the record's other
+/// subscribers (their next events wait for the record) and the shard's next batch pay for them
+/// once for each connection that starts failing (DECISIONS.md #40)…
+pub const PUSH_ATTEMPTS: u32 = 3;
 /// …and no new try once this long went by since the connection's first try for the record.
 pub const PUSH_RETRY_BUDGET: Duration = Duration::from_millis(1000);
 
@@ -335,7 +337,7 @@ impl Publisher {
                         return Delivery::Dropped;
                     }
                     Err(PushError::Transient(_)) => {
-                        tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+                        tokio::time::sleep(Duration::from_millis(25 << (attempt - 1))).await;
                     }
                 }
             }
