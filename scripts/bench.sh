@@ -15,8 +15,10 @@
 #                     3-call flow (target/bench/load.md); LOAD_CAMPAIGNS (1000), LOAD_WIZARDS (50),
 #                     LOAD_DOMAINS (20), LOAD_SEED_CAMPAIGNS (200), LOAD_CHAOS_CAMPAIGNS (200 per
 #                     chaos scenario), LOAD_STORM_DOMAINS (5000 per pause-resume-storm campaign),
-#                     LOAD_OUTAGE_SECONDS (120, dispatcher-outage's longest); LOAD_SCENARIOS runs
-#                     just those, in one report (load.md)
+#                     LOAD_OUTAGE_SECONDS (120, dispatcher-outage's longest),
+#                     LOAD_BAD_CONNECTION_SUBSCRIBERS (1000 sockets of one-bad-connection, 10 per
+#                     user), LOAD_BAD_CONNECTION_RATE (1 create/s); LOAD_SCENARIOS runs just
+#                     those, in one report (load.md)
 #   bench-summary:    the figures of issue 19 side by side (target/bench/summary.md)
 # Results: target/bench/*.json and *.md.
 set -euo pipefail
@@ -55,7 +57,7 @@ else
   # The chaos scenarios first (the last one restarts moto), then the load and the seed's flow on
   # the fresh moto, so their campaigns are still there for the summary's completion times.
   log "chaos: ${LOAD_CHAOS_CAMPAIGNS} campaigns per scenario (report: target/bench/chaos.md)"
-  LOAD_SCENARIOS=ddb-throttle,sqs-send,worker-crash,stream-failure,ws-drop,api-crash-after-write,dispatcher-outage,pause-resume-storm,moto-restart \
+  LOAD_SCENARIOS=ddb-throttle,sqs-send,worker-crash,stream-failure,ws-drop,api-crash-after-write,dispatcher-outage,pause-resume-storm,one-bad-connection,moto-restart \
     "$bin/load-bench" || status=$?
   for ext in json md; do
     [ ! -f "target/bench/load.$ext" ] || mv "target/bench/load.$ext" "target/bench/chaos.$ext"

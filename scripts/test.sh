@@ -59,7 +59,7 @@ fi
 
 step "load and chaos smoke: every load-bench scenario, small (make bench runs them full size)"
 LOAD_SMOKE=1 \
-  LOAD_SCENARIOS=baseline,seed,ddb-throttle,sqs-send,worker-crash,stream-failure,ws-drop,api-crash-after-write,dispatcher-outage,pause-resume-storm,moto-restart \
+  LOAD_SCENARIOS=baseline,seed,ddb-throttle,sqs-send,worker-crash,stream-failure,ws-drop,api-crash-after-write,dispatcher-outage,pause-resume-storm,one-bad-connection,moto-restart \
   LOAD_MOTO_RESTART_CMD="bash scripts/stack.sh restart-moto" \
   cargo run --quiet -p bench --bin load-bench
 

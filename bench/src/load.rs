@@ -17,8 +17,10 @@
 //! `worker-crash`, `stream-failure`, `api-crash-after-write`, `dispatcher-outage` (the gateway's
 //! `/_local/chaos`), `ws-drop` (the wizards drop their sockets), `pause-resume-storm` (the wizards
 //! pause, resume, stop and start again at random; `LOAD_STORM_DOMAINS` domains each),
-//! `moto-restart` (runs `LOAD_MOTO_RESTART_CMD` halfway); chaos scenarios create
-//! `LOAD_CHAOS_CAMPAIGNS` (default `LOAD_CAMPAIGNS`) campaigns. `LOAD_SMOKE=1`: 5
+//! `one-bad-connection` (`LOAD_BAD_CONNECTION_SUBSCRIBERS` = 1,000 sockets, smoke 50, one of
+//! them refused every push; `scenario/one_bad/`), `moto-restart` (runs `LOAD_MOTO_RESTART_CMD`
+//! halfway); chaos scenarios create `LOAD_CHAOS_CAMPAIGNS` (default `LOAD_CAMPAIGNS`) campaigns
+//! (`one-bad-connection`: that many with the fault and as many without). `LOAD_SMOKE=1`: 5
 //! wizards, 20 campaigns (seed 10), every scenario. Bounds: `LOAD_DEADLINE_SECONDS` (3600) for the
 //! run, `LOAD_SCENARIO_SECONDS` (900) for a scenario's wizards, `LOAD_SETTLE_SECONDS` (600) for the
 //! audit's wait until every campaign settled (it returns as soon as all did),

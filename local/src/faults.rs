@@ -14,6 +14,13 @@
 //! sweeper must recover from). `"after": n` lets the first `n` matching invocations through
 //! before the rule's `times` begin (e.g. a phase that stalls after a few chunks, whatever the
 //! machine's speed). `DELETE /_local/faults/{rule}` disarms one rule.
+//!
+//! `POST /_local/faults {"connectionId", "error"?, "times"?}` arms a connection rule instead: the
+//! Management API (`management.rs`) answers pushes to that live connection with
+//! `429 LimitExceededException` (`"error": "limitExceeded"`, the default: the client's buffer is
+//! full or it is posted to too fast) or `500` (`"internal"`), the next `times` pushes or every
+//! push while the rule is armed. Every other connection is untouched: one bad connection.
+//! `GET /_local/faults/{rule}` counts the pushes it failed.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,6 +50,28 @@ fn default_error() -> String {
     "throttle".into()
 }
 
+/// What a connection rule answers a push with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PushFault {
+    /// 429 `LimitExceededException`.
+    #[default]
+    LimitExceeded,
+    /// 500 `InternalServerErrorException`.
+    Internal,
+}
+
+/// Pushes to one connection fail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PushFaultRule {
+    pub connection_id: String,
+    #[serde(default)]
+    pub error: PushFault,
+    /// How many pushes fail; every push while the rule is armed when omitted.
+    pub times: Option<u32>,
+}
+
 #[derive(Default, Clone)]
 pub struct Faults {
     inner: Arc<Mutex<FaultState>>,
@@ -54,6 +83,10 @@ struct FaultState {
     armed: HashMap<u64, FaultRule>,
     /// Rules by id, kept after they are used up so in-flight invocations still fail.
     all: HashMap<u64, FaultRule>,
+    /// Armed connection rules.
+    pushes: HashMap<u64, PushFaultRule>,
+    /// Every connection rule's id, kept after it is used up or disarmed.
+    push_ids: std::collections::HashSet<u64>,
     /// Requests answered with an injected error, by rule.
     injected: HashMap<u64, u64>,
 }
@@ -68,10 +101,37 @@ impl Faults {
         id
     }
 
+    pub fn arm_push(&self, rule: PushFaultRule) -> u64 {
+        let mut s = self.inner.lock().expect("faults lock");
+        s.next_id += 1;
+        let id = s.next_id;
+        s.push_ids.insert(id);
+        s.pushes.insert(id, rule);
+        id
+    }
+
+    /// Whether a push to `connection_id` fails now, and how (counted when it does).
+    pub fn push_fault(&self, connection_id: &str) -> Option<PushFault> {
+        let mut s = self.inner.lock().expect("faults lock");
+        let (&id, rule) = s
+            .pushes
+            .iter_mut()
+            .find(|(_, r)| r.connection_id == connection_id)?;
+        let fault = rule.error;
+        if let Some(times) = rule.times.as_mut() {
+            *times = times.saturating_sub(1);
+            if *times == 0 {
+                s.pushes.remove(&id);
+            }
+        }
+        *s.injected.entry(id).or_default() += 1;
+        Some(fault)
+    }
+
     /// Disarms one rule (its counts stay readable); `false` when it was not armed.
     pub fn disarm(&self, rule_id: u64) -> bool {
         let mut s = self.inner.lock().expect("faults lock");
-        s.armed.remove(&rule_id).is_some()
+        s.armed.remove(&rule_id).is_some() | s.pushes.remove(&rule_id).is_some()
     }
 
     /// Whether a rule loses messages (`"error": "drop"`); counts the message as injected.
@@ -87,6 +147,7 @@ impl Faults {
     pub fn clear(&self) {
         let mut s = self.inner.lock().expect("faults lock");
         s.armed.clear();
+        s.pushes.clear();
     }
 
     /// Takes one invocation of an armed rule for this function and campaign.
@@ -112,8 +173,7 @@ impl Faults {
     /// How many requests a rule has failed so far (tests check their fault really fired).
     pub fn injected(&self, rule_id: u64) -> Option<u64> {
         let s = self.inner.lock().expect("faults lock");
-        s.all
-            .contains_key(&rule_id)
+        (s.all.contains_key(&rule_id) || s.push_ids.contains(&rule_id))
             .then(|| s.injected.get(&rule_id).copied().unwrap_or(0))
     }
 
@@ -165,6 +225,39 @@ mod tests {
         assert_eq!(taken, [false, false, false, true, true, false, false]);
         assert_eq!(faults.take("phase-worker", other), None);
         assert!(!faults.disarm(id), "used up, so no longer armed");
+    }
+
+    #[test]
+    fn a_connection_rule_strikes_its_connection_only() {
+        let faults = Faults::default();
+        let rule: PushFaultRule = serde_json::from_value(serde_json::json!({
+            "connectionId": "bad=", "times": 2, "error": "internal"
+        }))
+        .expect("a push rule");
+        let id = faults.arm_push(rule);
+        assert_eq!(faults.push_fault("good="), None);
+        assert_eq!(faults.push_fault("bad="), Some(PushFault::Internal));
+        assert_eq!(faults.push_fault("bad="), Some(PushFault::Internal));
+        assert_eq!(faults.push_fault("bad="), None, "used up");
+        assert_eq!(faults.injected(id), Some(2));
+        assert!(!faults.disarm(id));
+
+        let always = faults.arm_push(
+            serde_json::from_value(serde_json::json!({"connectionId": "bad="})).expect("a rule"),
+        );
+        for _ in 0..50 {
+            assert_eq!(faults.push_fault("bad="), Some(PushFault::LimitExceeded));
+        }
+        assert!(faults.disarm(always));
+        assert_eq!(faults.push_fault("bad="), None);
+        assert_eq!(faults.injected(always), Some(50));
+        assert!(
+            serde_json::from_value::<PushFaultRule>(
+                serde_json::json!({"connectionId": "x", "function": "api"})
+            )
+            .is_err(),
+            "a connection rule has no function"
+        );
     }
 
     #[test]

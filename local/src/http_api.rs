@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::Gateway;
 use crate::auth::bearer;
 use crate::chaos::{ChaosConfig, proxied_fault};
-use crate::faults::FaultRule;
+use crate::faults::{FaultRule, PushFaultRule};
 
 /// API Gateway's own payload limit; the handler enforces the contract's 64 KiB.
 const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
@@ -38,6 +38,7 @@ pub fn router(gw: Gateway) -> Router {
             "/_local/chaos",
             post(set_chaos).get(chaos_report).delete(clear_chaos),
         )
+        .route("/_local/publisher", axum::routing::get(publisher_totals))
         .route("/_local/chaos/{service}", any(chaos_proxy))
         .route("/_local/chaos/{service}/", any(chaos_proxy))
         .fallback(api)
@@ -100,9 +101,27 @@ async fn token(State(gw): State<Gateway>, body: axum::body::Bytes) -> Response {
     }
 }
 
-async fn arm_fault(State(gw): State<Gateway>, axum::Json(rule): axum::Json<FaultRule>) -> Response {
-    let id = gw.faults.arm(rule);
-    (StatusCode::CREATED, axum::Json(json!({"ruleId": id}))).into_response()
+/// An invocation rule (`function` + `campaignId`) or a connection rule (`connectionId`): see
+/// `faults.rs`.
+async fn arm_fault(State(gw): State<Gateway>, axum::Json(body): axum::Json<Value>) -> Response {
+    let id = if body.get("connectionId").is_some() {
+        serde_json::from_value::<PushFaultRule>(body).map(|r| gw.faults.arm_push(r))
+    } else {
+        serde_json::from_value::<FaultRule>(body).map(|r| gw.faults.arm(r))
+    };
+    match id {
+        Ok(id) => (StatusCode::CREATED, axum::Json(json!({"ruleId": id}))).into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({"error": {"code": "VALIDATION_ERROR", "message": e.to_string()}})),
+        )
+            .into_response(),
+    }
+}
+
+/// What the stream publisher's fan-outs did since the gateway started (`Publisher::totals`).
+async fn publisher_totals(State(gw): State<Gateway>) -> Response {
+    axum::Json(gw.publisher.totals()).into_response()
 }
 
 async fn fault_stats(State(gw): State<Gateway>, Path(rule): Path<u64>) -> Response {

@@ -1,7 +1,8 @@
 //! The local stack's gateway: hosts the Lambda handlers in-process against moto.
 //!
 //! - HTTP API on `LOCAL_HTTP_PORT` (3000): API Gateway HTTP API + JWT authorizer → `api`.
-//! - WebSocket API + its Management API on `LOCAL_WS_PORT` (3001) → `ws-*` (see `ws.rs`).
+//! - WebSocket API + its Management API on `LOCAL_WS_PORT` (3001) → `ws-*` (see `ws.rs`,
+//!   `management.rs`).
 //! - Event-source pollers: SQS queues → their functions, the campaigns stream → its consumers
 //!   (`pollers.rs`, `streams.rs`), stream batches that exhaust their retries → the on-failure
 //!   queue (`on_failure.rs`).
@@ -18,6 +19,7 @@ mod auth;
 mod chaos;
 mod faults;
 mod http_api;
+mod management;
 mod on_failure;
 mod pollers;
 mod profile;
@@ -43,6 +45,8 @@ use crate::streams::StreamConsumer;
 #[derive(Clone)]
 pub struct Gateway {
     pub state: AppState,
+    /// The stream publisher (shared by the `stream-publisher` consumer and the sweeper).
+    pub publisher: Arc<Publisher>,
     /// The gateway's own clients (not the handlers').
     pub aws: Arc<Aws>,
     pub sdk: aws_config::SdkConfig,
@@ -311,8 +315,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         ),
         settings,
     );
+    // The Management API the handlers push through is this gateway's own (WS_MANAGEMENT_ENDPOINT).
+    let management = state
+        .settings
+        .ws_management_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("http://{bind}:{ws_port}"));
+    let push = Push::new(&sdk, Some(&management));
+    let publisher = Arc::new(Publisher::new(push.clone()));
     let gw = Gateway {
         state,
+        publisher: publisher.clone(),
         aws: aws.clone(),
         sdk: sdk.clone(),
         jwt: auth::Jwt::new(&env("LOCAL_JWT_SECRET", "local-dev-secret")),
@@ -324,16 +337,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         moto_sqs_endpoint,
         self_url,
     };
-
-    // The Management API the handlers push through is this gateway's own (WS_MANAGEMENT_ENDPOINT).
-    let management = gw
-        .state
-        .settings
-        .ws_management_endpoint
-        .clone()
-        .unwrap_or_else(|| format!("http://{bind}:{ws_port}"));
-    let push = Push::new(&sdk, Some(&management));
-    let publisher = Arc::new(Publisher::new(push.clone()));
 
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
     // Both stream mappings' on-failure destination (the template's DestinationConfig.OnFailure).
@@ -410,10 +413,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         state: gw.state.clone(),
         jwt: gw.jwt.clone(),
         push,
-        hub: ws::Hub::default(),
+        hub: management::Hub::default(),
         domain: format!("{bind}:{ws_port}"),
         disconnect_on_drop: env("LOCAL_WS_DISCONNECT_ON_DROP", "false") == "true",
         chaos: gw.chaos.clone(),
+        faults: gw.faults.clone(),
     };
     let ws_listener = tokio::net::TcpListener::bind((bind.as_str(), ws_port)).await?;
     tracing::info!(url = %format!("ws://{bind}:{ws_port}"), management = %management, "local WebSocket API ready");

@@ -1,5 +1,5 @@
-//! The local WebSocket API and its API Gateway Management API, on one port (`LOCAL_WS_PORT`, 3001):
-//! what API Gateway does in front of the `ws-*` Lambdas.
+//! The local WebSocket API: what API Gateway does in front of the `ws-*` Lambdas, on
+//! `LOCAL_WS_PORT` (3001), beside its Management API (`management.rs`, same port).
 //!
 //! - `GET /?token=<JWT>` upgrades to a WebSocket. The token is checked during the handshake with
 //!   the same [`auth::Jwt`] as the HTTP API (401 `{"message":"Unauthorized"}` otherwise; in AWS
@@ -11,24 +11,18 @@
 //!   frame gets no `$disconnect` (API Gateway only delivers it best effort): its items stay until
 //!   a push finds the connection gone (410) or their TTL. Set
 //!   `LOCAL_WS_DISCONNECT_ON_DROP=true` to deliver it anyway.
-//! - `POST /@connections/{id}` (body = the message), `GET` and `DELETE` on the same path: the
-//!   Management API, with API Gateway's errors (`410 GoneException` for an unknown or closed
-//!   connection, `413 PayloadTooLargeException` over 128 KB), so the unchanged
-//!   `aws-sdk-apigatewaymanagement` client sees exactly what it sees in AWS.
 //!
 //! Every handler gets an `ApiGatewayWebsocketProxyRequest` shaped like API Gateway's.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use base64::Engine;
 use campaign_shared::AppState;
 use campaign_shared::realtime::Push;
@@ -40,62 +34,11 @@ use tokio::sync::mpsc;
 
 use crate::auth::Jwt;
 use crate::chaos::Chaos;
+use crate::faults::Faults;
+use crate::management::{self, Conn, Hub, MAX_MESSAGE, Management, Outbound};
 
-/// API Gateway's limits: 128 KB per message, 32 KB per frame.
-pub const MAX_MESSAGE: usize = 128 * 1024;
+/// API Gateway's limit per frame (per message: [`MAX_MESSAGE`]).
 pub const MAX_FRAME: usize = 32 * 1024;
-
-enum Outbound {
-    Data(Bytes),
-    Close,
-}
-
-struct Conn {
-    tx: mpsc::UnboundedSender<Outbound>,
-    connected_at: DateTime<Utc>,
-    last_active: DateTime<Utc>,
-    source_ip: String,
-    user_agent: String,
-}
-
-/// The open connections, by connection id.
-#[derive(Clone, Default)]
-pub struct Hub {
-    conns: Arc<Mutex<HashMap<String, Conn>>>,
-}
-
-impl Hub {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Conn>> {
-        self.conns.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn insert(&self, id: &str, conn: Conn) {
-        self.lock().insert(id.to_string(), conn);
-    }
-
-    fn remove(&self, id: &str) -> bool {
-        self.lock().remove(id).is_some()
-    }
-
-    fn touch(&self, id: &str) {
-        if let Some(c) = self.lock().get_mut(id) {
-            c.last_active = Utc::now();
-        }
-    }
-
-    /// Queues `data` for the socket; `false` when the connection is unknown or closed.
-    fn send(&self, id: &str, data: Bytes) -> bool {
-        let mut conns = self.lock();
-        let Some(conn) = conns.get(id) else {
-            return false;
-        };
-        if conn.tx.send(Outbound::Data(data)).is_err() {
-            conns.remove(id);
-            return false;
-        }
-        true
-    }
-}
 
 /// Everything the WebSocket side of the gateway needs.
 #[derive(Clone)]
@@ -107,36 +50,17 @@ pub struct WsGateway {
     pub domain: String,
     pub disconnect_on_drop: bool,
     pub chaos: Chaos,
+    pub faults: Faults,
 }
 
+/// The WebSocket API and the Management API on one router.
 pub fn router(ws: WsGateway) -> Router {
-    management_router(ws.hub.clone(), ws.chaos.clone())
-        .merge(Router::new().fallback(upgrade).with_state(ws))
-}
-
-/// The Management API's state: the live connections, and chaos for injected push failures.
-#[derive(Clone)]
-pub struct Management {
-    hub: Hub,
-    chaos: Chaos,
-}
-
-impl axum::extract::FromRef<Management> for Hub {
-    fn from_ref(m: &Management) -> Hub {
-        m.hub.clone()
-    }
-}
-
-/// The Management API alone (`/@connections/{id}`).
-pub fn management_router(hub: Hub, chaos: Chaos) -> Router {
-    Router::new()
-        .route(
-            "/@connections/{id}",
-            post(post_to_connection)
-                .get(get_connection)
-                .delete(delete_connection),
-        )
-        .with_state(Management { hub, chaos })
+    management::router(Management {
+        hub: ws.hub.clone(),
+        chaos: ws.chaos.clone(),
+        faults: ws.faults.clone(),
+    })
+    .merge(Router::new().fallback(upgrade).with_state(ws))
 }
 
 /// A connection id shaped like API Gateway's (`Vq3xYcE2IAMCJfA=`).
@@ -146,75 +70,6 @@ fn new_connection_id() -> String {
         let id = base64::engine::general_purpose::STANDARD.encode(&bytes[..11]);
         if !id.contains('/') {
             return id;
-        }
-    }
-}
-
-fn aws_error(status: StatusCode, kind: &str, message: &str) -> Response {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("x-amzn-errortype", kind)
-        .header("x-amzn-requestid", uuid::Uuid::new_v4().to_string())
-        .body(Body::from(json!({ "message": message }).to_string()))
-        .unwrap_or_default()
-}
-
-fn gone(id: &str) -> Response {
-    aws_error(
-        StatusCode::GONE,
-        "GoneException",
-        &format!("connection {id} is gone"),
-    )
-}
-
-async fn post_to_connection(
-    State(Management { hub, chaos }): State<Management>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    if chaos.strike(crate::chaos::Kind::PushFailure) {
-        return aws_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerErrorException",
-            "injected fault (chaos)",
-        );
-    }
-    if body.len() > MAX_MESSAGE {
-        return aws_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PayloadTooLargeException",
-            "the message is larger than 128 KB",
-        );
-    }
-    if hub.send(&id, body) {
-        StatusCode::OK.into_response()
-    } else {
-        gone(&id)
-    }
-}
-
-async fn get_connection(State(hub): State<Hub>, Path(id): Path<String>) -> Response {
-    let conns = hub.lock();
-    let Some(c) = conns.get(&id) else {
-        return gone(&id);
-    };
-    let at = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    axum::Json(json!({
-        "connectedAt": at(&c.connected_at),
-        "lastActiveAt": at(&c.last_active),
-        "identity": {"sourceIp": c.source_ip, "userAgent": c.user_agent},
-    }))
-    .into_response()
-}
-
-async fn delete_connection(State(hub): State<Hub>, Path(id): Path<String>) -> Response {
-    let tx = hub.lock().get(&id).map(|c| c.tx.clone());
-    match tx {
-        Some(tx) if tx.send(Outbound::Close).is_ok() => StatusCode::NO_CONTENT.into_response(),
-        _ => {
-            hub.remove(&id);
-            gone(&id)
         }
     }
 }
@@ -496,103 +351,6 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_dynamodb::config::{Credentials, Region, SharedCredentialsProvider};
-    use campaign_shared::realtime::PushError;
-
-    fn sdk() -> aws_config::SdkConfig {
-        aws_config::SdkConfig::builder()
-            .region(Region::new("us-east-1"))
-            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                "test", "test", None, None, "test",
-            )))
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build()
-    }
-
-    async fn serve(hub: Hub) -> String {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            axum::serve(listener, management_router(hub, Chaos::default())).await
-        });
-        url
-    }
-
-    fn conn(tx: mpsc::UnboundedSender<Outbound>) -> Conn {
-        let now = Utc::now();
-        Conn {
-            tx,
-            connected_at: now,
-            last_active: now,
-            source_ip: "127.0.0.1".into(),
-            user_agent: "test".into(),
-        }
-    }
-
-    /// The unchanged SDK client maps the local 410 to `GoneException`, as it does in AWS.
-    #[tokio::test]
-    async fn management_api_speaks_api_gateways_errors() {
-        let hub = Hub::default();
-        let push = Push::new(&sdk(), Some(&serve(hub.clone()).await));
-
-        assert!(matches!(
-            push.send("Vq3xYcE2IAMCJfA=", b"{}").await,
-            Err(PushError::Gone)
-        ));
-
-        let id = "a+b=c=";
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        hub.insert(id, conn(tx));
-        push.send(id, br#"{"type":"pong"}"#).await.unwrap();
-        match rx.recv().await {
-            Some(Outbound::Data(bytes)) => assert_eq!(&bytes[..], br#"{"type":"pong"}"#),
-            _ => panic!("the message was not queued for the socket"),
-        }
-        let got = push
-            .client()
-            .get_connection()
-            .connection_id(id)
-            .send()
-            .await
-            .unwrap();
-        assert!(got.connected_at().is_some());
-        assert_eq!(
-            got.identity().and_then(|i| i.source_ip()),
-            Some("127.0.0.1")
-        );
-
-        let big = vec![b'x'; MAX_MESSAGE + 1];
-        assert!(matches!(
-            push.send(id, &big).await,
-            Err(PushError::Rejected(_))
-        ));
-
-        push.client()
-            .delete_connection()
-            .connection_id(id)
-            .send()
-            .await
-            .unwrap();
-        assert!(matches!(rx.recv().await, Some(Outbound::Close)));
-        drop(rx);
-        assert!(
-            matches!(push.send(id, b"{}").await, Err(PushError::Gone)),
-            "a closed socket is gone"
-        );
-        let err = push
-            .client()
-            .get_connection()
-            .connection_id(id)
-            .send()
-            .await
-            .unwrap_err();
-        assert!(
-            err.as_service_error()
-                .is_some_and(|e| e.is_gone_exception())
-        );
-    }
 
     #[test]
     fn connection_ids_look_like_api_gateways() {

@@ -31,6 +31,7 @@ pub const ALL_SCENARIOS: &[&str] = &[
     "api-crash-after-write",
     "dispatcher-outage",
     "pause-resume-storm",
+    "one-bad-connection",
     "moto-restart",
 ];
 
@@ -66,6 +67,17 @@ pub struct Config {
     /// Domains per campaign of the pause/resume storm (`LOAD_STORM_DOMAINS`, 5,000, smoke 3,000:
     /// several chunks of 1,000, so pauses land mid-phase).
     pub storm_domains: u64,
+    /// `one-bad-connection`'s WebSocket subscribers (`LOAD_BAD_CONNECTION_SUBSCRIBERS`, 1,000,
+    /// smoke 50), the connections the stack allows one user (`QUOTA_WS_CONNECTIONS`, 10), and
+    /// its creates per second (`LOAD_BAD_CONNECTION_RATE`, 1, smoke 2: below what the local
+    /// stack sustains on the shared 2-core machine — at 2/s with 1,000 sockets moto fell behind
+    /// and latencies grew step after step — so both conditions measure the fan-out, not a
+    /// backlog).
+    pub bad_connection_subscribers: usize,
+    pub ws_connection_quota: usize,
+    /// Its fault steps, alternating with baseline steps (`LOAD_BAD_CONNECTION_ROUNDS`, 3, smoke 2).
+    pub bad_connection_rounds: usize,
+    pub bad_connection_rate: f64,
     /// The longest a dispatcher outage lasts (it ends earlier once a batch went to the stream's
     /// on-failure destination and the wizards stopped).
     pub outage_max: Duration,
@@ -126,6 +138,16 @@ impl Config {
             ws_drop: 0.3,
             storm_domains: env("LOAD_STORM_DOMAINS", if smoke { 3000 } else { 5000 })
                 .clamp(1, 1_000_000),
+            bad_connection_subscribers: env(
+                "LOAD_BAD_CONNECTION_SUBSCRIBERS",
+                if smoke { 50 } else { 1000 },
+            )
+            .clamp(2, 5000) as usize,
+            ws_connection_quota: env("QUOTA_WS_CONNECTIONS", 10).clamp(2, 1000) as usize,
+            bad_connection_rounds: env("LOAD_BAD_CONNECTION_ROUNDS", if smoke { 2 } else { 3 })
+                .clamp(1, 20) as usize,
+            bad_connection_rate: env("LOAD_BAD_CONNECTION_RATE", if smoke { 2 } else { 1 })
+                .clamp(1, 100) as f64,
             outage_max: Duration::from_secs(env("LOAD_OUTAGE_SECONDS", 120)),
             stale: stale_bounds(),
         }

@@ -1,6 +1,7 @@
 //! The markdown report of a load run (`target/bench/load.md`): the summary table (one row per
 //! scenario) here, each scenario's section in `section.rs`.
 
+mod one_bad;
 mod section;
 
 use serde_json::Value;
@@ -84,6 +85,9 @@ fn injected(s: &Value) -> String {
 
 fn summary_row(s: &Value) -> String {
     let name = s["name"].as_str().unwrap_or("?");
+    if s["kind"] == "oneBadConnection" {
+        return one_bad::summary_row(s);
+    }
     if let Some(why) = s["skipped"].as_str() {
         return format!("| {name} | – | – | – | – | – | – | – | – | – | skipped: {why} |");
     }

@@ -1,12 +1,15 @@
 //! Real-time events (EVENTS.md): the stream publisher (committed change → events → every
 //! subscribed connection) and the WebSocket routes.
 
+pub mod failing;
 pub mod publisher;
+#[cfg(test)]
+mod publisher_tests;
 pub mod push;
 pub mod routes;
 pub mod throttle;
 
-pub use publisher::{FanOut, Publisher, subscribers_of};
+pub use publisher::{FanOut, PublishTotals, Publisher, subscribers_of};
 pub use push::{Push, PushError};
 pub use routes::{
     ClientMessage, Sender, Target, answer, connect, disconnect, parse_message, reply, ws_event,

@@ -1,10 +1,13 @@
 //! The stream publisher: committed change → events (`crate::events`) → every subscribed
 //! connection of the campaign's owner. Subscribers are found by two key lookups (campaign topic
 //! and owner topic), never a scan. One connection's failure never affects the others: a
-//! transient push failure is retried a few times within the invocation, then counted and
-//! dropped; a closed connection (410) is forgotten.
+//! transient push failure is retried a few times within the invocation (bounded in count and
+//! time), then counted and dropped, and a connection that kept failing is tried once per record
+//! until a push to it succeeds (`failing.rs`); a closed connection (410) is forgotten. Pushes go
+//! through a client without the SDK's own retries: the publisher's are the only ones.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::dynamodb::Event as StreamEvent;
@@ -13,6 +16,7 @@ use chrono::Utc;
 use futures_util::{FutureExt, StreamExt};
 use tracing::Instrument;
 
+use super::failing::FailingConnections;
 use super::push::{Push, PushError};
 use super::throttle::{PROGRESS_INTERVAL, ProgressThrottle};
 use crate::domain::{Campaign, PhaseName};
@@ -30,6 +34,29 @@ pub const PUSH_CONCURRENCY: usize = 64;
 pub struct Publisher {
     pub push: Push,
     pub throttle: ProgressThrottle,
+    failing: FailingConnections,
+    totals: Totals,
+}
+
+/// What an instance's fan-outs did since it started (what the per-record log lines add up to).
+#[derive(Debug, Default)]
+struct Totals {
+    records: AtomicU64,
+    deliveries: AtomicU64,
+    dropped: AtomicU64,
+    gone: AtomicU64,
+    rejected: AtomicU64,
+}
+
+/// [`Publisher::totals`]: records with events fanned out, and per connection and record the
+/// deliveries, drops (transient failures past the retries), gone and refused connections.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PublishTotals {
+    pub records: u64,
+    pub deliveries: u64,
+    pub dropped: u64,
+    pub gone: u64,
+    pub rejected: u64,
 }
 
 /// What one record's fan-out did.
@@ -51,14 +78,33 @@ enum Delivery {
     Dropped,
 }
 
-/// Tries per push that fails transiently, with a short backoff between them.
-pub const PUSH_ATTEMPTS: u32 = 4;
+/// Tries per push that fails transiently, 25 then 50 ms apart: short, because the record's other
+/// subscribers (their next events wait for the record) and the shard's next batch pay for them
+/// once for each connection that starts failing (DECISIONS.md #41)…
+pub const PUSH_ATTEMPTS: u32 = 3;
+/// …and no new try once this long went by since the connection's first try for the record.
+pub const PUSH_RETRY_BUDGET: Duration = Duration::from_millis(1000);
 
 impl Publisher {
+    /// A publisher pushing through `push`'s client with the SDK's retries turned off.
     pub fn new(push: Push) -> Self {
         Self {
-            push,
+            push: push.without_sdk_retries(),
             throttle: ProgressThrottle::new(PROGRESS_INTERVAL),
+            failing: FailingConnections::default(),
+            totals: Totals::default(),
+        }
+    }
+
+    /// What this instance's fan-outs did since it started.
+    pub fn totals(&self) -> PublishTotals {
+        let t = &self.totals;
+        PublishTotals {
+            records: t.records.load(Ordering::Relaxed),
+            deliveries: t.deliveries.load(Ordering::Relaxed),
+            dropped: t.dropped.load(Ordering::Relaxed),
+            gone: t.gone.load(Ordering::Relaxed),
+            rejected: t.rejected.load(Ordering::Relaxed),
         }
     }
 
@@ -200,9 +246,13 @@ impl Publisher {
             .collect()
             .await;
         let mut still = Vec::with_capacity(results.len());
+        let mut delivered = 0u64;
         for (sub, r) in results {
             match r {
-                Delivery::Delivered => still.push(sub),
+                Delivery::Delivered => {
+                    delivered += 1;
+                    still.push(sub);
+                }
                 Delivery::Gone => out.gone += 1,
                 Delivery::Rejected => {
                     out.rejected += 1;
@@ -215,6 +265,12 @@ impl Publisher {
             }
         }
         *subscribers = Some(still);
+        let t = &self.totals;
+        t.records.fetch_add(1, Ordering::Relaxed);
+        t.deliveries.fetch_add(delivered, Ordering::Relaxed);
+        t.dropped.fetch_add(out.dropped as u64, Ordering::Relaxed);
+        t.gone.fetch_add(out.gone as u64, Ordering::Relaxed);
+        t.rejected.fetch_add(out.rejected as u64, Ordering::Relaxed);
         if events.iter().any(|e| {
             matches!(
                 e.kind,
@@ -243,35 +299,52 @@ impl Publisher {
     }
 
     /// Sends the record's events, in order, to one connection. Never fails: a transient failure
-    /// is retried [`PUSH_ATTEMPTS`] times, then the connection is skipped for this record.
+    /// is retried up to [`PUSH_ATTEMPTS`] times within [`PUSH_RETRY_BUDGET`] (once only while the
+    /// connection is remembered as failing), then the connection is skipped for this record.
     async fn deliver(&self, state: &AppState, sub: &Subscriber, payloads: &[String]) -> Delivery {
+        let id = &sub.connection_id;
+        let started = Instant::now();
+        let failing = self.failing.is_failing(id, started);
+        let attempts = if failing { 1 } else { PUSH_ATTEMPTS };
         for payload in payloads {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match self.push.send(&sub.connection_id, payload.as_bytes()).await {
+                match self.push.send(id, payload.as_bytes()).await {
                     Ok(()) => break,
                     Err(PushError::Gone) => {
-                        tracing::info!(connectionId = %sub.connection_id, "connection gone; forgetting it");
-                        if let Err(e) = state.ws.forget(&sub.connection_id, &[]).await {
+                        tracing::info!(connectionId = %id, "connection gone; forgetting it");
+                        self.failing.forget(id);
+                        if let Err(e) = state.ws.forget(id, &[]).await {
                             // Left to the TTL; the next push finds it gone again.
-                            tracing::warn!(connectionId = %sub.connection_id, error = %e, "could not forget a gone connection");
+                            tracing::warn!(connectionId = %id, error = %e, "could not forget a gone connection");
                         }
                         return Delivery::Gone;
                     }
                     Err(PushError::Rejected(why)) => {
-                        tracing::warn!(connectionId = %sub.connection_id, %why, "push refused; skipping this connection");
+                        tracing::warn!(connectionId = %id, %why, "push refused; skipping this connection");
                         return Delivery::Rejected;
                     }
-                    Err(PushError::Transient(e)) if attempt >= PUSH_ATTEMPTS => {
-                        tracing::warn!(connectionId = %sub.connection_id, error = %e, attempts = attempt, "push kept failing; this connection misses the event");
+                    Err(PushError::Transient(e))
+                        if attempt >= attempts || started.elapsed() >= PUSH_RETRY_BUDGET =>
+                    {
+                        self.failing.dropped(id, Instant::now());
+                        if failing {
+                            tracing::info!(connectionId = %id, error = %e, "push to a failing connection failed again; this connection misses the event");
+                        } else {
+                            tracing::warn!(connectionId = %id, error = %e, attempts = attempt, "push kept failing; this connection misses the event and is tried once per record until it recovers");
+                        }
                         return Delivery::Dropped;
                     }
                     Err(PushError::Transient(_)) => {
-                        tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+                        tokio::time::sleep(Duration::from_millis(25 << (attempt - 1))).await;
                     }
                 }
             }
+        }
+        if failing {
+            tracing::info!(connectionId = %id, "a failing connection recovered");
+            self.failing.forget(id);
         }
         Delivery::Delivered
     }

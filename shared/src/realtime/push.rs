@@ -45,6 +45,20 @@ impl Push {
         }
     }
 
+    /// The same client without the SDK's retries (standard mode: three attempts, up to 1 s and
+    /// then 2 s apart): for a caller with its own bounded retries.
+    pub fn without_sdk_retries(&self) -> Self {
+        let config = self
+            .client
+            .config()
+            .to_builder()
+            .retry_config(aws_sdk_apigatewaymanagement::config::retry::RetryConfig::disabled())
+            .build();
+        Self {
+            client: aws_sdk_apigatewaymanagement::Client::from_conf(config),
+        }
+    }
+
     pub fn client(&self) -> &aws_sdk_apigatewaymanagement::Client {
         &self.client
     }

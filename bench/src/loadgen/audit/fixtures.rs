@@ -52,6 +52,7 @@ pub fn rec(seq: u64, event: &str, old: Option<Image>, new: Option<Image>) -> Str
         event: event.into(),
         old,
         new,
+        events: Vec::new(),
     }
 }
 

@@ -38,7 +38,7 @@ pub use listing::{Asked, ListingAudit, check_listings};
 pub use queues::{drain_queues, sample_queues, wait_queues_quiet};
 pub use settle::{FinalState, wait_settled};
 pub use status::{auto_started, brief, completed, invariant1, stalled, started, state_key};
-pub use stream::{StreamCache, read_stream};
+pub use stream::{EventKey, StreamCache, read_stream};
 
 /// A count with the first few examples.
 #[derive(Debug, Default, Clone, Serialize)]

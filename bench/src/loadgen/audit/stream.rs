@@ -11,6 +11,10 @@ use serde_json::Value;
 use super::Findings;
 use super::image::Image;
 
+/// An event's identity as clients deduplicate it (EVENTS.md): `(version, type, phase)`, the
+/// phase empty for campaign-level events.
+pub type EventKey = (u64, String, String);
+
 /// One stream record of a campaign.
 #[derive(Debug, Clone)]
 pub struct StreamRec {
@@ -18,6 +22,8 @@ pub struct StreamRec {
     pub event: String,
     pub old: Option<Image>,
     pub new: Option<Image>,
+    /// The events the publisher derives from this record (before its progress throttle).
+    pub events: Vec<EventKey>,
 }
 
 /// What was read from the stream for the campaigns asked for.
@@ -51,6 +57,31 @@ fn decode(image: Option<HashMap<String, AttributeValue>>) -> Result<Option<Image
     Image::from_value(&value)
         .map(Some)
         .map_err(|e| format!("image: {e}"))
+}
+
+/// The events of a record, derived from its images decoded as the publisher decodes them.
+fn derived_events(
+    old: Option<HashMap<String, AttributeValue>>,
+    new: Option<HashMap<String, AttributeValue>>,
+) -> Result<Vec<EventKey>, String> {
+    use campaign_shared::domain::Campaign;
+    let campaign = |image: Option<HashMap<String, AttributeValue>>| {
+        image
+            .filter(|i| !i.is_empty())
+            .map(serde_dynamo::aws_sdk_dynamodbstreams_1::from_item::<Campaign>)
+            .transpose()
+            .map_err(|e| format!("campaign image: {e}"))
+    };
+    let (old, new) = (campaign(old)?, campaign(new)?);
+    Ok(
+        campaign_shared::events::derive_events(old.as_ref(), new.as_ref())
+            .into_iter()
+            .map(|e| {
+                let phase = e.phase.map(|p| p.as_str().to_string()).unwrap_or_default();
+                (e.version, e.kind.as_str().to_string(), phase)
+            })
+            .collect(),
+    )
 }
 
 fn sdk_error<E: std::error::Error + 'static>(what: &str, e: E) -> String {
@@ -167,16 +198,18 @@ pub async fn read_stream(
                 else {
                     continue;
                 };
-                match (decode(d.old_image), decode(d.new_image)) {
-                    (Ok(old), Ok(new)) => {
+                let events = derived_events(d.old_image.clone(), d.new_image.clone());
+                match (decode(d.old_image), decode(d.new_image), events) {
+                    (Ok(old), Ok(new), Ok(events)) => {
                         cache.by_campaign.entry(id).or_default().push(StreamRec {
                             sequence,
                             event,
                             old,
                             new,
+                            events,
                         })
                     }
-                    (Err(e), _) | (_, Err(e)) => cache
+                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => cache
                         .undecodable
                         .entry(id.clone())
                         .or_default()

@@ -117,6 +117,10 @@ pub fn scenario_section(s: &Value, out: &mut Vec<String>) {
         out.push(String::new());
         return;
     }
+    if s["kind"] == "oneBadConnection" {
+        super::one_bad::section(s, out);
+        return;
+    }
     if s["latency"].is_null() {
         for f in s["failures"].as_array().into_iter().flatten() {
             out.push(format!("- ❌ {}", f.as_str().unwrap_or_default()));

@@ -1,9 +1,11 @@
 //! One scenario: (arm chaos,) run the wizards, (turn the chaos off once it did its work,) settle,
 //! audit every campaign the wizards created, measure. `spec.rs` says what each scenario does,
-//! `verdict.rs` judges the campaigns, `measures.rs` measures them.
+//! `verdict.rs` judges the campaigns, `measures.rs` measures them. `one-bad-connection` is a
+//! fan-out scenario of its own (`one_bad/`).
 
 mod faults;
 mod measures;
+pub mod one_bad;
 mod restart;
 pub mod spec;
 mod verdict;
@@ -39,6 +41,9 @@ pub async fn run(
     stream: &mut audit::StreamCache,
     run_deadline: Instant,
 ) -> Value {
+    if name == one_bad::NAME {
+        return one_bad::run(cfg, http, sdk, stream, run_deadline).await;
+    }
     let Some(spec) = spec(name, cfg) else {
         return failed(
             name,
