@@ -187,7 +187,9 @@ async fn post_to_connection(
             "the message is larger than 128 KB",
         );
     }
+    let len = body.len();
     if hub.send(&id, body) {
+        crate::usage::ws_message(false, len);
         StatusCode::OK.into_response()
     } else {
         gone(&id)
@@ -291,9 +293,14 @@ impl WsGateway {
             "isBase64Encoded": false,
         });
         let result = match Self::event(event) {
-            Ok(e) => ws_connect::handler(&self.state, e)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(e) => crate::profile::invocation(
+                "ws-connect",
+                Vec::new,
+                Result::is_ok,
+                ws_connect::handler(&self.state, e),
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match result {
@@ -306,6 +313,7 @@ impl WsGateway {
     }
 
     async fn on_message(&self, peer: &Peer, body: String) {
+        crate::usage::ws_message(true, body.len());
         let action = serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|v| v["action"].as_str().map(str::to_string));
@@ -319,9 +327,14 @@ impl WsGateway {
             "isBase64Encoded": false,
         });
         let result = match Self::event(event) {
-            Ok(e) => ws_message::handler(&self.state, &self.push, e)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(e) => crate::profile::invocation(
+                "ws-message",
+                Vec::new,
+                Result::is_ok,
+                ws_message::handler(&self.state, &self.push, e),
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         if let Err(e) = result {
@@ -345,9 +358,14 @@ impl WsGateway {
             "isBase64Encoded": false,
         });
         let result = match Self::event(event) {
-            Ok(e) => ws_disconnect::handler(&self.state, e)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(e) => crate::profile::invocation(
+                "ws-disconnect",
+                Vec::new,
+                Result::is_ok,
+                ws_disconnect::handler(&self.state, e),
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match result {
@@ -371,7 +389,9 @@ async fn upgrade(
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
     };
-    let claims = query.get("token").and_then(|t| ws.jwt.verify(t));
+    let claims = query
+        .get("token")
+        .and_then(|t| crate::usage::authorizer(|| ws.jwt.verify(t)));
     let Some(sub) = claims.and_then(|c| c.into_iter().find(|(k, _)| k == "sub").map(|(_, v)| v))
     else {
         return (
@@ -434,6 +454,7 @@ async fn run(
     socket: WebSocket,
     mut rx: mpsc::UnboundedReceiver<Outbound>,
 ) {
+    let _connection = crate::usage::ws_connected();
     let (mut sink, mut stream) = socket.split();
     let writer = tokio::spawn(async move {
         while let Some(out) = rx.recv().await {
