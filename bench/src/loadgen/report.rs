@@ -84,6 +84,16 @@ fn injected(s: &Value) -> String {
 
 fn summary_row(s: &Value) -> String {
     let name = s["name"].as_str().unwrap_or("?");
+    if name == "cost" {
+        let verdict = match s["failures"][0].as_str() {
+            Some(why) => format!("❌ {why}"),
+            None => "measured (section below)".into(),
+        };
+        return format!(
+            "| cost | – | 3 runs of {} | – | – | – | – | – | – | – | {verdict} |",
+            s["config"]["campaigns"]
+        );
+    }
     if let Some(why) = s["skipped"].as_str() {
         return format!("| {name} | – | – | – | – | – | – | – | – | – | skipped: {why} |");
     }
@@ -186,7 +196,10 @@ pub fn markdown(run: &Value) -> String {
         out.push(String::new());
     }
     for s in &scenarios {
-        section::scenario_section(s, &mut out);
+        match s["markdown"].as_str() {
+            Some(cost) => out.extend([String::new(), cost.replacen("# ", "## ", 1)]),
+            None => section::scenario_section(s, &mut out),
+        }
     }
     out.join("\n")
 }
