@@ -19,6 +19,10 @@
 #                     LOAD_BAD_CONNECTION_SUBSCRIBERS (1000 sockets of one-bad-connection, 10 per
 #                     user), LOAD_BAD_CONNECTION_RATE (1 create/s); LOAD_SCENARIOS runs just
 #                     those, in one report (load.md)
+#                     then `cost`: what Full Auto campaigns of 1,000 domains cost in AWS by phase
+#                     (target/bench/cost.md; LOAD_COST_CAMPAIGNS (20 per run), LOAD_COST_DOMAINS
+#                     (1000), LOAD_COST_RESOLVED_PERCENT (50)), priced with the memory sizes of
+#                     infra/template.yaml (target/bench/functions.json)
 #   bench-summary:    the figures of issue 19 side by side (target/bench/summary.md)
 # Results: target/bench/*.json and *.md.
 set -euo pipefail
@@ -30,6 +34,8 @@ cargo build --quiet --profile local-release -p bench
 bin="${CARGO_TARGET_DIR:-$ROOT/target}/local-release"
 mkdir -p target/bench
 rm -f target/bench/latency-*.json target/bench/latency-*.md target/bench/summary.md
+bash scripts/venv.sh
+"$VENV/bin/python" scripts/function_memory.py >target/bench/functions.json
 
 for build in ${BENCH_PROFILE_BUILDS:-dev local-release}; do
   STACK_PROFILE=$build scripts/stack.sh start
@@ -62,8 +68,8 @@ else
   for ext in json md; do
     [ ! -f "target/bench/load.$ext" ] || mv "target/bench/load.$ext" "target/bench/chaos.$ext"
   done
-  log "load: ${LOAD_CAMPAIGNS:-1000} wizards' campaigns at ${LOAD_WIZARDS:-50} concurrent, then the seed's 3-call flow"
-  LOAD_SCENARIOS=baseline,seed "$bin/load-bench" || status=$?
+  log "load: ${LOAD_CAMPAIGNS:-1000} wizards' campaigns at ${LOAD_WIZARDS:-50} concurrent, then the seed's 3-call flow, then the cost runs"
+  LOAD_SCENARIOS=baseline,seed,cost "$bin/load-bench" || status=$?
 fi
 
 log "summary (target/bench/summary.md)"

@@ -25,6 +25,8 @@ measurements):
 - Cancelled transactions keep the stream (`_stream_keeping_transactions`).
 - No instance tracking (`_no_instance_tracking`): moto keeps every model object it ever made for
   its dashboard, backups of transactions included, so memory grew without bound.
+- Metering (`scripts/moto_meter.py`): what each caller asked, in the units AWS bills, on
+  `GET /_meter` (the cost model of docs/DEPLOY.md). Not with `--werkzeug`.
 - Stream iterators. Every `GetRecords` stores a new shard iterator in a dict that is never
   pruned, so a stream poller grows moto by ~1 KB a call forever. Iterators older than 15 minutes
   (DynamoDB Streams' own iterator lifetime) are dropped; using one answers
@@ -45,6 +47,7 @@ import threading
 import time
 from collections import OrderedDict
 
+import moto_meter
 from moto import backends
 from moto.dynamodb.models import DynamoDBBackend
 
@@ -117,6 +120,9 @@ def _no_instance_tracking():
 
 
 _no_instance_tracking()
+
+# What each caller asked, in billed units (GET /_meter): metered inside the write lock below.
+moto_meter.install_dynamodb()
 
 for _name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item"):
     setattr(DynamoDBBackend, _name, _serialized(getattr(DynamoDBBackend, _name)))
@@ -274,7 +280,7 @@ def main(argv):
     # Errors (a handler's traceback) still go to the log; there is no line per request.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     waitress.serve(
-        _dispatcher(),
+        moto_meter.Meter(_dispatcher(), _LOCK),
         host=args.host,
         port=args.port,
         threads=args.threads,

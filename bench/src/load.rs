@@ -19,8 +19,10 @@
 //! pause, resume, stop and start again at random; `LOAD_STORM_DOMAINS` domains each),
 //! `one-bad-connection` (`LOAD_BAD_CONNECTION_SUBSCRIBERS` = 1,000 sockets, smoke 50, one of
 //! them refused every push; `scenario/one_bad/`), `moto-restart` (runs `LOAD_MOTO_RESTART_CMD`
-//! halfway); chaos scenarios create `LOAD_CHAOS_CAMPAIGNS` (default `LOAD_CAMPAIGNS`) campaigns
-//! (`one-bad-connection`: that many with the fault and as many without). `LOAD_SMOKE=1`: 5
+//! halfway), `cost` (not in `all`: what Full Auto campaigns of 1,000 domains cost in AWS, by
+//! phase, `loadgen/cost`, `LOAD_COST_*`); chaos scenarios create `LOAD_CHAOS_CAMPAIGNS` (default
+//! `LOAD_CAMPAIGNS`) campaigns (`one-bad-connection`: that many with the fault and as many
+//! without). `LOAD_SMOKE=1`: 5
 //! wizards, 20 campaigns (seed 10), every scenario. Bounds: `LOAD_DEADLINE_SECONDS` (3600) for the
 //! run, `LOAD_SCENARIO_SECONDS` (900) for a scenario's wizards, `LOAD_SETTLE_SECONDS` (600) for the
 //! audit's wait until every campaign settled (it returns as soon as all did),
@@ -39,7 +41,7 @@ use std::time::{Duration, Instant};
 
 use bench::loadgen::api::{ChaosSwitch, http_client};
 use bench::loadgen::audit::StreamCache;
-use bench::loadgen::{Config, is_loopback, report, scenario};
+use bench::loadgen::{Config, cost, is_loopback, report, scenario};
 use serde_json::{Value, json};
 
 fn write_outputs(run: &Value) -> String {
@@ -129,7 +131,11 @@ async fn main() {
             let mut stream = StreamCache::default();
             for name in &cfg.scenarios {
                 eprintln!("== {name}");
-                let r = scenario::run(&cfg, name, &http, &sdk, &mut stream, run_deadline).await;
+                let r = if name == "cost" {
+                    cost::run(&http, run_deadline).await
+                } else {
+                    scenario::run(&cfg, name, &http, &sdk, &mut stream, run_deadline).await
+                };
                 results.lock().unwrap_or_else(|e| e.into_inner()).push(r);
             }
         }

@@ -9,6 +9,7 @@
 //! - On start, creates the tables and queues of `infra/resources.json` on moto.
 //! - `/_local/profile`: the latency profile (`profile.rs`), timed by the SDK clients' observed
 //!   HTTP client (`sdk_http.rs`), which also wakes the stream pollers after each table write.
+//! - `/_local/usage`: what the stack was asked, in AWS's billing units (`usage.rs`).
 //!
 //! Endpoints come from the SDK's standard variables — `AWS_ENDPOINT_URL`, or one per service
 //! (`AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_DYNAMODB_STREAMS`, `AWS_ENDPOINT_URL_SQS`: the
@@ -26,6 +27,7 @@ mod profile;
 mod resources;
 mod sdk_http;
 mod streams;
+mod usage;
 mod ws;
 
 use std::sync::Arc;
@@ -198,9 +200,14 @@ async fn run_sweeper(gw: Gateway, publisher: Arc<Publisher>, every: u64) {
             serde_json::json!({"source": "aws.events"}),
             Context::default(),
         );
-        match tokio::time::timeout(
-            Duration::from_secs(60),
-            sweeper::handler(&state, &publisher, event),
+        match profile::invocation(
+            "sweeper",
+            Vec::new,
+            |r| matches!(r, Ok(Ok(_))),
+            tokio::time::timeout(
+                Duration::from_secs(60),
+                sweeper::handler(&state, &publisher, event),
+            ),
         )
         .await
         {
@@ -431,7 +438,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     tracing::info!(url = %gw.self_url, moto = %moto_endpoint, "local gateway ready");
     let app = http_api::router(gw.clone())
         .layer(axum::middleware::from_fn(profile::http_layer))
-        .merge(profile::router());
+        .merge(profile::router())
+        .merge(usage::router(gw.clone()));
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

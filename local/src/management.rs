@@ -162,7 +162,9 @@ async fn post_to_connection(
             None => {}
         }
     }
+    let len = body.len();
     if m.hub.send(&id, body) {
+        crate::usage::ws_message(false, len);
         StatusCode::OK.into_response()
     } else {
         gone(&id)

@@ -137,13 +137,16 @@ pub async fn invocation<T, F: Future<Output = T>>(
         invocation: Some(id),
     };
     let start = now_us();
+    let took = std::time::Instant::now();
     let out = CONTEXT.scope(ctx, f).await;
+    let ok = ok(&out);
+    crate::usage::invoked(function, took.elapsed(), ok);
     if on() {
         let mut span = Span::new("invoke", function, start);
         span.function = Some(function.to_string());
         span.invocation = Some(id);
         span.campaigns = campaigns();
-        span.status = Some(if ok(&out) { 200 } else { 500 });
+        span.status = Some(if ok { 200 } else { 500 });
         record(span);
     }
     out
@@ -161,20 +164,31 @@ pub fn delivered(kind: &'static str, function: &str, start_us: i64, campaigns: V
     record(span);
 }
 
-/// Middleware around the HTTP API: each request (except `/_local/*`) is an `api` invocation; a
-/// JSON answer with an `id` (a create) names the campaign.
+/// Middleware around the HTTP API: each request (except `/_local/*`) is an `api` invocation (its
+/// SDK calls are tagged with it, and it is counted in [`crate::usage`]); while recording, a JSON
+/// answer with an `id` (a create) names the campaign.
 pub async fn http_layer(req: Request, next: Next) -> Response {
-    if !on() || req.uri().path().starts_with("/_local") {
+    if req.uri().path().starts_with("/_local") {
         return next.run(req).await;
     }
     let name = format!("{} {}", req.method(), req.uri().path());
+    let request_bytes = body_len(req.headers());
     let start = now_us();
+    let took = std::time::Instant::now();
     let id = NEXT_INVOCATION.fetch_add(1, Ordering::Relaxed);
     let ctx = Ctx {
         function: Arc::from("api"),
         invocation: Some(id),
     };
     let response = CONTEXT.scope(ctx, next.run(req)).await;
+    crate::usage::invoked("api", took.elapsed(), response.status().as_u16() < 500);
+    let answer_bytes = axum::body::HttpBody::size_hint(response.body())
+        .exact()
+        .unwrap_or_else(|| body_len(response.headers()));
+    crate::usage::http_request(request_bytes, answer_bytes);
+    if !on() {
+        return response;
+    }
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
@@ -190,6 +204,13 @@ pub async fn http_layer(req: Request, next: Next) -> Response {
     }
     record(span);
     Response::from_parts(parts, Body::from(bytes))
+}
+
+fn body_len(headers: &axum::http::HeaderMap) -> u64 {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0)
 }
 
 async fn start() -> StatusCode {

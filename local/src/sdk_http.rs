@@ -9,10 +9,14 @@
 //!   span: operation, table, status and the invocation or poller that made it.
 //! - Chaos `apiCrashAfterWrite` strikes here, after such a write of an API invocation succeeded:
 //!   the answer never reaches the function ([`crate::chaos::CrashSwitch`]).
+//! - For the cost model ([`crate::usage`], `scripts/moto_meter.py`): each request says who made it
+//!   in an `x-local-caller` header — `fn:<function>` inside an invocation, `esm:<function>` from
+//!   an event-source mapping's poller, `gateway` otherwise — and an invocation's requests add
+//!   their time to its function's AWS wait.
 //!
-//! Invariants: requests and responses pass through unchanged; what is inspected is the
-//! `X-Amz-Target` header and the in-memory JSON body (the SDK's requests to these services are
-//! never streamed).
+//! Invariants: requests and responses pass through unchanged but for that one unsigned header;
+//! what is inspected is the `X-Amz-Target` header and the in-memory JSON body (the SDK's requests
+//! to these services are never streamed).
 
 use std::fmt;
 use std::sync::Arc;
@@ -141,8 +145,25 @@ impl fmt::Debug for ObservedConnector {
     }
 }
 
+/// The `x-local-caller` value for the running task (see the module docs).
+fn caller(ctx: Option<&profile::Ctx>) -> String {
+    match ctx {
+        Some(c) if c.invocation.is_some() => format!("fn:{}", c.function),
+        Some(c) => format!("esm:{}", c.function),
+        None => "gateway".to_string(),
+    }
+}
+
 impl HttpConnector for ObservedConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+    fn call(&self, mut request: HttpRequest) -> HttpConnectorFuture {
+        let ctx = profile::current();
+        // Function names are ASCII (crate directory names): a valid header value.
+        request
+            .headers_mut()
+            .insert("x-local-caller", caller(ctx.as_ref()));
+        let waiting = ctx
+            .filter(|c| c.invocation.is_some())
+            .map(|c| (c.function, std::time::Instant::now()));
         let (service, op) = operation(&request);
         let body = request.body().bytes().unwrap_or_default();
         let watched_write = service == "DynamoDB"
@@ -162,6 +183,9 @@ impl HttpConnector for ObservedConnector {
         let response = self.inner.call(request);
         HttpConnectorFuture::new(async move {
             let result = response.await;
+            if let Some((function, since)) = waiting {
+                crate::usage::aws_wait(&function, since.elapsed());
+            }
             let status = result.as_ref().ok().map(|r| r.status());
             if watched_write && status.is_some_and(|s| s.is_success()) {
                 writes.bump();

@@ -146,9 +146,14 @@ impl WsGateway {
             "isBase64Encoded": false,
         });
         let result = match Self::event(event) {
-            Ok(e) => ws_connect::handler(&self.state, e)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(e) => crate::profile::invocation(
+                "ws-connect",
+                Vec::new,
+                Result::is_ok,
+                ws_connect::handler(&self.state, e),
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match result {
@@ -161,6 +166,7 @@ impl WsGateway {
     }
 
     async fn on_message(&self, peer: &Peer, body: String) {
+        crate::usage::ws_message(true, body.len());
         let action = serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|v| v["action"].as_str().map(str::to_string));
@@ -174,9 +180,14 @@ impl WsGateway {
             "isBase64Encoded": false,
         });
         let result = match Self::event(event) {
-            Ok(e) => ws_message::handler(&self.state, &self.push, e)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(e) => crate::profile::invocation(
+                "ws-message",
+                Vec::new,
+                Result::is_ok,
+                ws_message::handler(&self.state, &self.push, e),
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         if let Err(e) = result {
@@ -200,9 +211,14 @@ impl WsGateway {
             "isBase64Encoded": false,
         });
         let result = match Self::event(event) {
-            Ok(e) => ws_disconnect::handler(&self.state, e)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(e) => crate::profile::invocation(
+                "ws-disconnect",
+                Vec::new,
+                Result::is_ok,
+                ws_disconnect::handler(&self.state, e),
+            )
+            .await
+            .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match result {
@@ -226,7 +242,9 @@ async fn upgrade(
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
     };
-    let claims = query.get("token").and_then(|t| ws.jwt.verify(t));
+    let claims = query
+        .get("token")
+        .and_then(|t| crate::usage::authorizer(|| ws.jwt.verify(t)));
     let Some(sub) = claims.and_then(|c| c.into_iter().find(|(k, _)| k == "sub").map(|(_, v)| v))
     else {
         return (
@@ -289,6 +307,7 @@ async fn run(
     socket: WebSocket,
     mut rx: mpsc::UnboundedReceiver<Outbound>,
 ) {
+    let _connection = crate::usage::ws_connected();
     let (mut sink, mut stream) = socket.split();
     let writer = tokio::spawn(async move {
         while let Some(out) = rx.recv().await {

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod cost;
 pub mod report;
 pub mod scenario;
 pub mod socket;

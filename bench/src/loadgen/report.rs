@@ -88,6 +88,16 @@ fn summary_row(s: &Value) -> String {
     if s["kind"] == "oneBadConnection" {
         return one_bad::summary_row(s);
     }
+    if name == "cost" {
+        let verdict = match s["failures"][0].as_str() {
+            Some(why) => format!("❌ {why}"),
+            None => "measured (section below)".into(),
+        };
+        return format!(
+            "| cost | – | 3 runs of {} | – | – | – | – | – | – | – | {verdict} |",
+            s["config"]["campaigns"]
+        );
+    }
     if let Some(why) = s["skipped"].as_str() {
         return format!("| {name} | – | – | – | – | – | – | – | – | – | skipped: {why} |");
     }
@@ -190,7 +200,10 @@ pub fn markdown(run: &Value) -> String {
         out.push(String::new());
     }
     for s in &scenarios {
-        section::scenario_section(s, &mut out);
+        match s["markdown"].as_str() {
+            Some(cost) => out.extend([String::new(), cost.replacen("# ", "## ", 1)]),
+            None => section::scenario_section(s, &mut out),
+        }
     }
     out.join("\n")
 }

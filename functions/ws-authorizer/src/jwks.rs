@@ -13,6 +13,8 @@
 //!   key stays valid exactly until a successful fetch no longer lists it.
 //! - One fetch at a time (the state lock is held across it); the discovered `jwks_uri` is kept
 //!   and discovered again after a failed key-set fetch.
+//! - TLS trusts Mozilla's roots compiled into the binary ([`https_client`]), never the host's
+//!   certificate files.
 
 use std::time::{Duration, Instant};
 
@@ -144,10 +146,7 @@ impl JwksCache {
         st.attempts += 1;
         let http = match &st.http {
             Some(c) => c.clone(),
-            None => match reqwest::Client::builder()
-                .timeout(self.policy.request_timeout)
-                .build()
-            {
+            None => match https_client(self.policy.request_timeout) {
                 Ok(c) => {
                     st.http = Some(c.clone());
                     c
@@ -203,6 +202,21 @@ impl JwksCache {
     }
 }
 
+/// The HTTPS client of the key fetches: rustls trusting exactly Mozilla's root certificates as
+/// compiled into `webpki-root-certs` (the same roots as the SDK clients, `shared/src/sdk.rs`), so
+/// building it reads no certificate file (reqwest's default, `rustls-platform-verifier`, loads
+/// the system's store). Cognito's and the usual issuers' certificates chain to those roots.
+fn https_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|der| reqwest::Certificate::from_der(der.as_ref()))
+        .collect::<reqwest::Result<Vec<_>>>()?;
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .tls_certs_only(roots)
+        .build()
+}
+
 async fn get_json<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     url: &str,
@@ -228,5 +242,11 @@ mod tests {
         let secs: Vec<u64> = (1..=9).map(|n| cache.backoff(n).as_secs()).collect();
         assert_eq!(secs, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
         assert_eq!(cache.backoff(u32::MAX), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_https_client_takes_every_compiled_in_root() {
+        assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
+        https_client(Duration::from_secs(1)).expect("every Mozilla root is a valid certificate");
     }
 }
