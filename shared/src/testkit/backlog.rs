@@ -5,36 +5,14 @@
 //! `pause-resume-storm` load scenario covers the stack at scale).
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::json;
 use uuid::Uuid;
 
-use super::bodies::{caller, create, discovery, expected, listed, status};
+use super::bodies::{expected, listed, status};
+use super::control::running_with_a_lost_chunk;
 use super::{Backend, MemoryBackend};
-use crate::domain::{DISCOVERY, Mode, PhaseStatus, RecoveryReason};
+use crate::domain::{DISCOVERY, PhaseStatus, RecoveryReason};
 use crate::messages::{AutoStartMessage, PhaseWorkMessage};
-use crate::service::{control, sweeper};
-
-/// A Step-by-step campaign of 2,000 domains whose discovery is running with its chunk lost.
-async fn stalled(b: &MemoryBackend) -> (crate::service::Caller, Uuid) {
-    let who = caller();
-    let c = create(
-        b,
-        &who,
-        Mode::StepByStep,
-        json!({"discovery": discovery(2000)}),
-    )
-    .await;
-    b.lose_messages(c.id).await;
-    control::start(b.state(), &who, c.id, DISCOVERY)
-        .await
-        .expect("start");
-    b.settle(c.id, "running without progress", &|c| {
-        status(c) == PhaseStatus::Running
-    })
-    .await;
-    b.restore_messages(c.id).await;
-    (who, c.id)
-}
+use crate::service::sweeper;
 
 /// Someone else's chunk, waiting in the phase-work queue.
 async fn work_backlog(b: &MemoryBackend) {
@@ -55,7 +33,7 @@ fn seconds_later(seconds: u64) -> DateTime<Utc> {
 #[tokio::test]
 async fn a_stale_phase_behind_a_backlog_is_deferred_then_redriven_once_it_drains() {
     let b = MemoryBackend::new();
-    let (who, id) = stalled(&b).await;
+    let (who, id) = running_with_a_lost_chunk(&b).await;
     work_backlog(&b).await;
     let stale = b.state().settings.stale_phase_seconds;
     // More sweeps than MAX_REDRIVES, all within STALE_BACKLOG_SECONDS: none counts.
@@ -96,7 +74,7 @@ async fn a_stale_phase_behind_a_backlog_is_deferred_then_redriven_once_it_drains
 #[tokio::test]
 async fn a_phase_stale_past_the_backlog_limit_is_redriven_anyway() {
     let b = MemoryBackend::new();
-    let (_, id) = stalled(&b).await;
+    let (_, id) = running_with_a_lost_chunk(&b).await;
     work_backlog(&b).await;
     let limit = b.state().settings.stale_backlog_seconds;
     let report = sweeper::sweep(b.state(), seconds_later(limit + 1), None)
@@ -112,7 +90,7 @@ async fn a_phase_stale_past_the_backlog_limit_is_redriven_anyway() {
 #[tokio::test]
 async fn only_the_phases_own_queue_counts() {
     let b = MemoryBackend::new();
-    let (_, id) = stalled(&b).await;
+    let (_, id) = running_with_a_lost_chunk(&b).await;
     let m = AutoStartMessage {
         campaign_id: Uuid::new_v4(),
         phase: DISCOVERY,

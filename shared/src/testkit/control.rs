@@ -4,6 +4,7 @@
 use chrono::{Duration, Utc};
 use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
+use uuid::Uuid;
 
 use super::Backend;
 use super::bodies::{caller, create, discovery, expected, listed, status};
@@ -138,27 +139,34 @@ fn stale_by(_: &dyn Backend, seconds: u64) -> chrono::DateTime<Utc> {
     Utc::now() + Duration::seconds(seconds as i64 + 1)
 }
 
+/// A Step-by-step campaign of 2,000 domains whose discovery is running with its chunk lost (the
+/// messages flow again from now on).
+pub(super) async fn running_with_a_lost_chunk(b: &dyn Backend) -> (crate::service::Caller, Uuid) {
+    let who = caller();
+    let c = create(
+        b,
+        &who,
+        Mode::StepByStep,
+        json!({"discovery": discovery(2000)}),
+    )
+    .await;
+    b.lose_messages(c.id).await;
+    control::start(b.state(), &who, c.id, DISCOVERY)
+        .await
+        .expect("start");
+    b.settle(c.id, "running without progress", &|c| {
+        status(c) == PhaseStatus::Running
+    })
+    .await;
+    b.restore_messages(c.id).await;
+    (who, c.id)
+}
+
 pub fn sweeper_redrives_a_lost_chunk(b: &dyn Backend) -> BoxFuture<'_, ()> {
     Box::pin(async move {
-        let who = caller();
-        let c = create(
-            b,
-            &who,
-            Mode::StepByStep,
-            json!({"discovery": discovery(2000)}),
-        )
-        .await;
-        b.lose_messages(c.id).await;
-        control::start(b.state(), &who, c.id, DISCOVERY)
-            .await
-            .expect("start");
-        b.settle(c.id, "running without progress", &|c| {
-            status(c) == PhaseStatus::Running
-        })
-        .await;
-        b.restore_messages(c.id).await;
+        let (who, id) = running_with_a_lost_chunk(b).await;
         let later = stale_by(b, b.state().settings.stale_phase_seconds);
-        let outcome = sweeper::redrive(b.state(), c.id, None, later)
+        let outcome = sweeper::redrive(b.state(), id, None, later)
             .await
             .expect("redrive");
         assert!(
@@ -167,13 +175,13 @@ pub fn sweeper_redrives_a_lost_chunk(b: &dyn Backend) -> BoxFuture<'_, ()> {
             b.name()
         );
         let done = b
-            .settle(c.id, "completed", &|c| status(c) == PhaseStatus::Completed)
+            .settle(id, "completed", &|c| status(c) == PhaseStatus::Completed)
             .await;
         assert!(
             done.phase(DISCOVERY).recovery.is_none(),
             "progress clears the re-drive count"
         );
-        assert_eq!(listed(b, &who, c.id).await, expected(2000));
+        assert_eq!(listed(b, &who, id).await, expected(2000));
     })
 }
 
