@@ -23,6 +23,7 @@ pub mod net;
 pub mod phases;
 pub mod realtime;
 pub mod sdk;
+pub mod sdk_lambda;
 pub mod service;
 pub mod settings;
 pub mod state;

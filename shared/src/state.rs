@@ -1,6 +1,9 @@
 //! [`AppState`]: what every handler gets — the settings and the store ports — and the two ways to
 //! build it: on AWS (the deployed functions, and the local stack on moto) or in memory (tests).
 //! This is the only `impl AppState`.
+//!
+//! On AWS every store is built on its handler's first use ([`Lazy`]), so a function's binary links
+//! only the stores, clients and operations its handler uses.
 
 use std::sync::Arc;
 
@@ -8,14 +11,8 @@ use crate::domain::resources::{Persona, Proxy};
 use crate::net::AddressPolicy;
 use crate::settings::Settings;
 use crate::store::aws::Aws;
-use crate::store::dynamo_campaigns::DynamoCampaigns;
-use crate::store::dynamo_chunks::DynamoChunks;
-use crate::store::dynamo_idempotency::DynamoIdempotency;
-use crate::store::dynamo_resources::DynamoResources;
-use crate::store::dynamo_ws::DynamoWs;
+use crate::store::lazy::Lazy;
 use crate::store::memory::{Memory, MemoryResources};
-use crate::store::sqs::SqsQueues;
-use crate::store::streams::DynamoStreams;
 use crate::store::{
     CampaignStore, ChunkStore, IdempotencyStore, Queues, ResourceStore, StreamReader, WsStore,
 };
@@ -24,61 +21,43 @@ use crate::store::{
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub policy: AddressPolicy,
-    pub campaigns: Arc<dyn CampaignStore>,
-    pub personas: Arc<dyn ResourceStore<Persona>>,
-    pub proxies: Arc<dyn ResourceStore<Proxy>>,
-    pub chunks: Arc<dyn ChunkStore>,
-    pub idempotency: Arc<dyn IdempotencyStore>,
-    pub ws: Arc<dyn WsStore>,
-    pub queues: Arc<dyn Queues>,
-    pub streams: Arc<dyn StreamReader>,
+    pub campaigns: Lazy<dyn CampaignStore>,
+    pub personas: Lazy<dyn ResourceStore<Persona>>,
+    pub proxies: Lazy<dyn ResourceStore<Proxy>>,
+    pub chunks: Lazy<dyn ChunkStore>,
+    pub idempotency: Lazy<dyn IdempotencyStore>,
+    pub ws: Lazy<dyn WsStore>,
+    pub queues: Lazy<dyn Queues>,
+    pub streams: Lazy<dyn StreamReader>,
     /// The AWS clients behind the stores (`None` in memory).
     pub aws: Option<Arc<Aws>>,
 }
 
 impl AppState {
-    /// The stores on AWS, with clients built lazily from `aws` (see [`Aws`]).
+    /// The stores on AWS, each built on first use from `aws` and `settings` (see [`Lazy`]; the
+    /// clients themselves are built on first use too, see [`Aws`]).
     pub fn on_aws(aws: Arc<Aws>, settings: Settings) -> Self {
-        let s = &settings;
+        let settings = Arc::new(settings);
+        let (a, s) = (&aws, &settings);
         Self {
             policy: AddressPolicy::from_env().clone(),
-            campaigns: Arc::new(DynamoCampaigns {
-                aws: aws.clone(),
-                table: s.campaigns_table.clone(),
-                idempotency_table: s.idempotency_table.clone(),
-                quotas_table: s.quotas_table.clone(),
-            }),
-            personas: Arc::new(DynamoResources::new(aws.clone(), s.personas_table.clone())),
-            proxies: Arc::new(DynamoResources::new(aws.clone(), s.proxies_table.clone())),
-            chunks: Arc::new(DynamoChunks {
-                aws: aws.clone(),
-                table: s.domains_table.clone(),
-            }),
-            idempotency: Arc::new(DynamoIdempotency {
-                aws: aws.clone(),
-                table: s.idempotency_table.clone(),
-            }),
-            ws: Arc::new(DynamoWs {
-                aws: aws.clone(),
-                connections: s.connections_table.clone(),
-                subscriptions: s.subscriptions_table.clone(),
-            }),
-            queues: Arc::new(SqsQueues {
-                aws: aws.clone(),
-                autostart_url: s.autostart_queue_url.clone(),
-                phase_work_url: s.phase_work_queue_url.clone(),
-                stream_failure_url: s.stream_failure_queue_url.clone(),
-            }),
-            streams: Arc::new(DynamoStreams { aws: aws.clone() }),
-            aws: Some(aws),
-            settings: Arc::new(settings),
+            campaigns: Lazy::on_aws(a.clone(), s.clone()),
+            personas: Lazy::on_aws(a.clone(), s.clone()),
+            proxies: Lazy::on_aws(a.clone(), s.clone()),
+            chunks: Lazy::on_aws(a.clone(), s.clone()),
+            idempotency: Lazy::on_aws(a.clone(), s.clone()),
+            ws: Lazy::on_aws(a.clone(), s.clone()),
+            queues: Lazy::on_aws(a.clone(), s.clone()),
+            streams: Lazy::on_aws(a.clone(), s.clone()),
+            aws: Some(aws.clone()),
+            settings,
         }
     }
 
-    /// What every Lambda function does in its init phase: settings and SDK config from the
-    /// environment; no client is built until a handler uses it.
+    /// What every Lambda function does in its init phase: settings and SDK config from Lambda's
+    /// environment ([`crate::sdk_lambda`]); no client is built until a handler uses it.
     pub async fn from_env() -> Self {
-        let sdk = crate::sdk::load_sdk_config().await;
+        let sdk = crate::sdk_lambda::lambda_sdk_config();
         Self::on_aws(Aws::new(sdk), Settings::from_env())
     }
 
@@ -88,20 +67,20 @@ impl AppState {
         let state = Self {
             settings: Arc::new(settings),
             policy,
-            campaigns: memory.clone(),
-            personas: Arc::new(MemoryResources {
+            campaigns: Lazy::ready(memory.clone()),
+            personas: Lazy::ready(Arc::new(MemoryResources {
                 memory: memory.clone(),
                 proxies: false,
-            }),
-            proxies: Arc::new(MemoryResources {
+            })),
+            proxies: Lazy::ready(Arc::new(MemoryResources {
                 memory: memory.clone(),
                 proxies: true,
-            }),
-            chunks: memory.clone(),
-            idempotency: memory.clone(),
-            ws: memory.clone(),
-            queues: memory.clone(),
-            streams: memory.clone(),
+            })),
+            chunks: Lazy::ready(memory.clone()),
+            idempotency: Lazy::ready(memory.clone()),
+            ws: Lazy::ready(memory.clone()),
+            queues: Lazy::ready(memory.clone()),
+            streams: Lazy::ready(memory.clone()),
             aws: None,
         };
         (state, memory)

@@ -4,20 +4,39 @@ use std::io::Write;
 
 use serde_json::json;
 
-/// JSON logs on stdout (CloudWatch reads them as structured logs); level from `RUST_LOG`.
-/// Span fields (`correlationId`, `campaignId`) are flattened into each line.
+/// JSON logs on stdout (CloudWatch reads them as structured logs); levels from `RUST_LOG`
+/// ([`log_filter`]). Span fields (`correlationId`, `campaignId`) are flattened into each line.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let subscriber = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
         .without_time()
+        .finish();
+    let _ = subscriber
+        .with(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .try_init();
+}
+
+/// `RUST_LOG` as `tracing_subscriber`'s [`Targets`](tracing_subscriber::filter::Targets): a level
+/// (`info`) and/or `target=level` pairs (`warn,campaign_shared=debug`), `info` when unset. Span
+/// and field filters (`EnvFilter`'s regex syntax) are not supported: `EnvFilter` links a regex
+/// engine into every function (about half a megabyte). A value that does not parse is reported on
+/// stderr and `info` is used.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let info = || Targets::new().with_default(LevelFilter::INFO);
+    match rust_log.map(str::trim).filter(|v| !v.is_empty()) {
+        None => info(),
+        Some(v) => v.parse::<Targets>().unwrap_or_else(|e| {
+            eprintln!("RUST_LOG={v:?} is not a list of levels and target=level pairs ({e}); logging at info");
+            info()
+        }),
+    }
 }
 
 pub const NAMESPACE: &str = "CampaignAutoStart";
@@ -96,6 +115,21 @@ pub fn recovered(reason: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_log_levels_and_targets() {
+        use tracing::Level;
+        let at = |f: &tracing_subscriber::filter::Targets, target: &str, level: Level| {
+            f.would_enable(target, &level)
+        };
+        let default = log_filter(None);
+        assert!(at(&default, "x", Level::INFO) && !at(&default, "x", Level::DEBUG));
+        let warn = log_filter(Some("warn,campaign_shared=debug"));
+        assert!(!at(&warn, "local_gateway", Level::INFO));
+        assert!(at(&warn, "campaign_shared::store", Level::DEBUG));
+        let bad = log_filter(Some("[span{x=1}]=trace,=="));
+        assert!(at(&bad, "x", Level::INFO) && !at(&bad, "x", Level::DEBUG));
+    }
 
     #[test]
     fn emf_document_shape() {

@@ -2,15 +2,16 @@
 //! its own layer or below, and the module graph has no cycle. Test code (`#[cfg(test)]` modules
 //! and `*tests.rs` files) may use anything.
 //!
-//! 0 `error`, `settings`, `net`, `sdk`, `telemetry` — 1 `domain` — 2 `messages`, `phases`,
-//! `store`, `lambda`, `events` — 3 `state` — 4 `service` — 5 `api`, `realtime`, `testkit`.
+//! 0 `error`, `settings`, `net`, `sdk`, `sdk_lambda`, `telemetry` — 1 `domain` — 2 `messages`,
+//! `phases`, `store`, `lambda`, `events` — 3 `state` — 4 `service` — 5 `api`, `realtime`,
+//! `testkit`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 fn layer(module: &str) -> usize {
     match module {
-        "error" | "settings" | "net" | "sdk" | "telemetry" => 0,
+        "error" | "settings" | "net" | "sdk" | "sdk_lambda" | "telemetry" => 0,
         "domain" => 1,
         "messages" | "phases" | "store" | "lambda" | "events" => 2,
         "state" => 3,

@@ -22,6 +22,7 @@ pub mod dynamo_idempotency;
 pub mod dynamo_quota;
 pub mod dynamo_resources;
 pub mod dynamo_ws;
+pub mod lazy;
 pub mod memory;
 mod memory_io;
 pub mod sqs;

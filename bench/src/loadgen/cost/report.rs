@@ -100,8 +100,8 @@ pub fn markdown(out: &Value) -> String {
     md.push(String::new());
     md.push("Discovery = the discovery-only run; validation and keywords = what each run added to the one before. The last two columns: the campaigns that ran all three phases.".into());
     md.push(String::new());
-    md.push("| service | billed as | discovery | validation | keywords | all three: quantity | all three: $ |".into());
-    md.push("|---|---|---:|---:|---:|---:|---:|".into());
+    md.push("| service | item | unit | discovery | validation | keywords | all three: quantity | all three: $ |".into());
+    md.push("|---|---|---|---:|---:|---:|---:|---:|".into());
     let mut totals = [0.0f64; 4];
     for (service, item, unit, _, _) in &per_run[2] {
         let [a, b, c] = [0, 1, 2].map(|i| find(&per_run[i], service, item));
@@ -111,7 +111,7 @@ pub fn markdown(out: &Value) -> String {
         totals[2] += k;
         totals[3] += c.1;
         md.push(format!(
-            "| {service} | {item} ({unit}) | {} | {} | {} | {} | {} |",
+            "| {service} | {item} | {unit} | {} | {} | {} | {} | {} |",
             usd(d),
             usd(v),
             usd(k),
@@ -120,7 +120,7 @@ pub fn markdown(out: &Value) -> String {
         ));
     }
     md.push(format!(
-        "| **total** | | **{}** | **{}** | **{}** | | **{}** |",
+        "| **total** | | | **{}** | **{}** | **{}** | | **{}** |",
         usd(totals[0]),
         usd(totals[1]),
         usd(totals[2]),
@@ -146,7 +146,7 @@ pub fn markdown(out: &Value) -> String {
 
     md.push("## Lambda by function (all three phases, per 1,000 campaigns)".into());
     md.push(String::new());
-    md.push("| function | invocations | billed ms per invocation | of which waiting for DynamoDB/SQS (moto) | GB-s | $ |".into());
+    md.push("| function | invocations | billed ms per invocation | its SDK requests' time per invocation (moto; concurrent requests add up) | GB-s | $ |".into());
     md.push("|---|---:|---:|---:|---:|---:|".into());
     for (name, c) in all["priced"]["functions"].as_object().into_iter().flatten() {
         let n = f(&c["invocations"]).max(1.0);
@@ -171,7 +171,7 @@ pub fn markdown(out: &Value) -> String {
         md.push(format!(
             "| {} | {} | {} | {} | {} | {} |",
             if table.is_empty() {
-                "(transactions)"
+                "(TransactWriteItems requests; their units are under each table)"
             } else {
                 table
             },
