@@ -281,11 +281,12 @@ mod tests {
     use super::*;
     use crate::net::AddressPolicy;
     use crate::settings::Settings;
+    use crate::store::lazy::Lazy;
     use crate::store::{IdempotencyStore, StoreFuture};
 
     /// Applies every claim but answers it as a conflict: what the SDK reports when the first
     /// attempt was applied, its answer lost, and the retry failed its own condition.
-    struct LateClaims(Arc<dyn IdempotencyStore>);
+    struct LateClaims(Lazy<dyn IdempotencyStore>);
 
     impl IdempotencyStore for LateClaims {
         fn claim<'a>(
@@ -311,7 +312,7 @@ mod tests {
     #[tokio::test]
     async fn a_claim_applied_but_answered_late_is_ours() {
         let (mut state, _) = AppState::in_memory(Settings::for_tests(), AddressPolicy::default());
-        state.idempotency = Arc::new(LateClaims(state.idempotency.clone()));
+        state.idempotency = Lazy::ready(Arc::new(LateClaims(state.idempotency.clone())));
         let caller = Caller {
             owner: "late-claims".into(),
             correlation_id: "c".into(),
