@@ -17,7 +17,10 @@ bin_dir="$target_dir/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")"
 start() {
   "$ROOT/scripts/venv.sh"
   log "building the local gateway ($PROFILE)"
-  (cd "$ROOT" && cargo build --quiet --profile "$PROFILE" -p local-gateway)
+  # STACK_CARGO_ARGS: make test builds the whole workspace once; the same selection here finds
+  # it fresh (another selection would resolve other features and rebuild the SDK crates).
+  # shellcheck disable=SC2086
+  (cd "$ROOT" && cargo build --quiet --profile "$PROFILE" ${STACK_CARGO_ARGS:--p local-gateway})
   if ! curl -s -o /dev/null --max-time 1 "$AWS_ENDPOINT_URL/moto-api/" ||
     ! curl -s -o /dev/null --max-time 1 "$AWS_ENDPOINT_URL_SQS/moto-api/"; then
     log "starting moto: DynamoDB + Streams on $AWS_ENDPOINT_URL, SQS on $AWS_ENDPOINT_URL_SQS"

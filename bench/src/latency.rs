@@ -7,7 +7,9 @@
 //!    (`/_local/profile`) gives the spans of its path; [`latency_path`] cuts it into hops and
 //!    sums the floor (moto's own time on the path, measured in the same run).
 //! 2. Idle: nobody calls the stack for `PROFILE_IDLE_SECONDS` (30); the CPU of the processes in
-//!    `PROFILE_PIDS` (`name=pid,…`, from `/proc`) and the gateway's requests to moto per second.
+//!    `PROFILE_PIDS` (`name=pid,…`, from `/proc`) and the gateway's requests to moto per second,
+//!    twice: right after the work (`afterWork`; the sweeper still at its fast pace) and once the
+//!    gateway reports the stack quiet (`/_local/sweeper`; what an idle `make dev` costs).
 //!
 //! Prints a markdown report and writes `target/bench/latency-<label>.{json,md}` (`PROFILE_LABEL`,
 //! default `STACK_PROFILE` or `dev`). Talks to 127.0.0.1 only; every wait is bounded. Exits 1
@@ -148,6 +150,30 @@ async fn idle(
     }))
 }
 
+/// Waits until the gateway's sweeper is at its quiet pace (`/_local/sweeper`), `limit` at most.
+async fn wait_quiet(http: &reqwest::Client, limit: Duration) -> Result<(), String> {
+    let url = format!("{}/_local/sweeper", api_url());
+    let started = Instant::now();
+    loop {
+        let v: Value = http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("GET /_local/sweeper: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("GET /_local/sweeper: {e}"))?;
+        match v["busy"].as_bool() {
+            Some(false) => return Ok(()),
+            Some(true) if started.elapsed() < limit => {
+                tokio::time::sleep(Duration::from_secs(1)).await
+            }
+            Some(true) => return Err(format!("the stack was still busy after {limit:?}: {v}")),
+            None => return Err(format!("GET /_local/sweeper answered {v}")),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let campaigns = env("PROFILE_CAMPAIGNS", 60) as usize;
@@ -215,13 +241,25 @@ async fn main() {
                 BTreeMap::new()
             }
         };
-    let idle = match idle(&profile, &pids, Duration::from_secs(idle_secs)).await {
+    // Right after the work (the sweeper still at its fast pace), then once the gateway says the
+    // stack is quiet (local/src/schedule.rs): the figure a developer's idle `make dev` costs.
+    let window = Duration::from_secs(idle_secs);
+    let mut measure = async |what: &str| match idle(&profile, &pids, window).await {
         Ok(v) => v,
         Err(e) => {
-            errors.push(format!("idle measurement: {e}"));
+            errors.push(format!("{what} measurement: {e}"));
             Value::Null
         }
     };
+    let after_work = measure("after-work").await;
+    let mut idle = Value::Null;
+    match wait_quiet(&profile.http, Duration::from_secs(180)).await {
+        Ok(()) => idle = measure("idle").await,
+        Err(e) => errors.push(e),
+    }
+    if let Value::Object(m) = &mut idle {
+        m.insert("afterWork".into(), after_work);
+    }
     let _ = profile.call(reqwest::Method::DELETE).await;
     let load = (load_start, load_average());
     let (result, md) = latency_report::report(

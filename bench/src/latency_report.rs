@@ -157,31 +157,44 @@ pub fn report(
             parts.join(", ")
         ));
     }
-    if let Some(cpu) = idle["cpuPercent"].as_object() {
-        let parts: Vec<String> = cpu
-            .iter()
-            .map(|(k, v)| format!("{k} {:.1} %", v.as_f64().unwrap_or(0.0)))
-            .collect();
-        md.push(format!(
-            "idle for {:.0} s: CPU {:.1} % of one core ({})",
-            idle["seconds"].as_f64().unwrap_or(0.0),
-            idle["totalCpuPercent"].as_f64().unwrap_or(0.0),
-            parts.join(", ")
-        ));
-    }
-    if let Some(rates) = idle["requestsPerSecond"].as_object() {
-        let parts: Vec<String> = rates
-            .iter()
-            .map(|(k, v)| format!("{k} {:.2}", v.as_f64().unwrap_or(0.0)))
-            .collect();
-        md.push(format!(
-            "idle requests to moto per second: {:.2} ({})",
-            idle["totalRequestsPerSecond"].as_f64().unwrap_or(0.0),
-            parts.join(", ")
-        ));
+    for (what, w) in [
+        (
+            "right after the work (sweeper at its fast pace)",
+            &idle["afterWork"],
+        ),
+        ("idle (the stack quiet, sweeper at its slow pace)", idle),
+    ] {
+        idle_lines(&mut md, what, w);
     }
     for e in errors.iter().take(5) {
         md.push(format!("- error: {e}"));
     }
     (result, md.join("\n"))
+}
+
+/// CPU and requests to moto of one idle window.
+fn idle_lines(md: &mut Vec<String>, what: &str, w: &Value) {
+    if let Some(cpu) = w["cpuPercent"].as_object() {
+        let parts: Vec<String> = cpu
+            .iter()
+            .map(|(k, v)| format!("{k} {:.1} %", v.as_f64().unwrap_or(0.0)))
+            .collect();
+        md.push(format!(
+            "{what}, {:.0} s: CPU {:.1} % of one core ({})",
+            w["seconds"].as_f64().unwrap_or(0.0),
+            w["totalCpuPercent"].as_f64().unwrap_or(0.0),
+            parts.join(", ")
+        ));
+    }
+    if let Some(rates) = w["requestsPerSecond"].as_object() {
+        let parts: Vec<String> = rates
+            .iter()
+            .map(|(k, v)| format!("{k} {:.2}", v.as_f64().unwrap_or(0.0)))
+            .collect();
+        md.push(format!(
+            "{what}: requests to moto per second {:.2} ({})",
+            w["totalRequestsPerSecond"].as_f64().unwrap_or(0.0),
+            parts.join(", ")
+        ));
+    }
 }

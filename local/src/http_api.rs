@@ -39,6 +39,10 @@ pub fn router(gw: Gateway) -> Router {
             post(set_chaos).get(chaos_report).delete(clear_chaos),
         )
         .route("/_local/publisher", axum::routing::get(publisher_totals))
+        .route(
+            "/_local/sweeper",
+            axum::routing::get(crate::schedule::status),
+        )
         .route("/_local/chaos/{service}", any(chaos_proxy))
         .route("/_local/chaos/{service}/", any(chaos_proxy))
         .fallback(api)

@@ -16,6 +16,7 @@
 //! local stack runs DynamoDB + Streams and SQS in two moto processes); nothing in the handlers
 //! knows it runs locally.
 
+mod activity;
 mod auth;
 mod chaos;
 mod faults;
@@ -25,6 +26,7 @@ mod on_failure;
 mod pollers;
 mod profile;
 mod resources;
+mod schedule;
 mod sdk_http;
 mod streams;
 mod usage;
@@ -63,6 +65,9 @@ pub struct Gateway {
     pub moto_endpoint: String,
     pub moto_sqs_endpoint: String,
     pub self_url: String,
+    /// What the stack's own SDK traffic shows (the sweeper's pace, the resource watchdog).
+    pub activity: activity::Activity,
+    pub sweep_pace: schedule::Pace,
 }
 
 impl Gateway {
@@ -189,42 +194,6 @@ fn stream_handler(dir: &str, publisher: &Arc<Publisher>) -> Option<StreamHandler
     })
 }
 
-/// The sweeper's schedule (EventBridge `rate(1 minute)` in AWS): every `every` seconds.
-async fn run_sweeper(gw: Gateway, publisher: Arc<Publisher>, every: u64) {
-    let mut tick = tokio::time::interval(Duration::from_secs(every.max(1)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let state = gw.handler_state();
-        let event = LambdaEvent::new(
-            serde_json::json!({"source": "aws.events"}),
-            Context::default(),
-        );
-        match profile::invocation(
-            "sweeper",
-            Vec::new,
-            |r| matches!(r, Ok(Ok(_))),
-            tokio::time::timeout(
-                Duration::from_secs(60),
-                sweeper::handler(&state, &publisher, event),
-            ),
-        )
-        .await
-        {
-            Ok(Ok(report))
-                if report["redriven"] != 0
-                    || report["stalled"] != 0
-                    || report["streamFailures"] != 0 =>
-            {
-                tracing::info!(%report, "sweep");
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "sweep failed"),
-            Err(_) => tracing::warn!("sweep timed out"),
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     campaign_shared::telemetry::init_tracing();
@@ -242,12 +211,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // Every SDK client of this gateway sends through the observed HTTP client: writes to the
     // campaigns table wake the stream pollers, and the profile times each request.
     let stream_writes = sdk_http::StreamWrites::new(vec![Settings::from_env().campaigns_table]);
+    let activity = activity::Activity::new();
     let sdk = campaign_shared::sdk::load_sdk_config()
         .await
         .into_builder()
-        .http_client(sdk_http::ObservedClient::new(stream_writes.clone()))
+        .http_client(sdk_http::ObservedClient::new(
+            stream_writes.clone(),
+            activity.clone(),
+        ))
         .build();
-    let aws = Aws::new(sdk.clone());
+    // The gateway's own clients (the pollers' 20 s long polls among them) without stalled-stream
+    // protection: its upload check wakes every few milliseconds for as long as a request is out,
+    // which was most of the idle gateway's CPU (perf). Lambda's pollers are AWS's; the handlers
+    // keep the default.
+    let aws = Aws::new(
+        sdk.clone()
+            .into_builder()
+            .stalled_stream_protection(
+                aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+            )
+            .build(),
+    );
     let res = resources::Resources::load();
 
     let mut tries = 0;
@@ -303,6 +287,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         aws.sqs().clone(),
         res.clone(),
         campaigns_table.clone(),
+        activity.clone(),
+        Duration::from_secs(env("LOCAL_WATCHDOG_SECONDS", "10").parse()?),
     ));
     let self_url = format!("http://{bind}:{http_port}");
     let state = AppState::on_aws(Aws::new(sdk.clone()), settings.clone());
@@ -343,6 +329,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         moto_endpoint: moto_endpoint.clone(),
         moto_sqs_endpoint,
         self_url,
+        activity: activity.clone(),
+        sweep_pace: schedule::Pace::new(
+            env("LOCAL_SWEEP_SECONDS", "2").parse()?,
+            env("LOCAL_SWEEP_IDLE_SECONDS", "30").parse()?,
+            &Settings::from_env(),
+        ),
     };
 
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
@@ -404,8 +396,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 ));
             }
             "schedule" if f.dir == "sweeper" => {
-                let every: u64 = env("LOCAL_SWEEP_SECONDS", "2").parse()?;
-                tokio::spawn(run_sweeper(gw.clone(), publisher.clone(), every));
+                tokio::spawn(schedule::run_sweeper(
+                    gw.clone(),
+                    publisher.clone(),
+                    gw.sweep_pace,
+                    activity.clone(),
+                ));
             }
             "schedule" => {
                 return Err(

@@ -137,17 +137,22 @@ fn schema(hash: &Key, range: Option<&Key>) -> Vec<KeySchemaElement> {
 }
 
 /// Keeps the resources there: moto holds its state in memory, so a restarted moto comes back
-/// empty. Once a second, checks that `probe_table` and the first queue exist (DynamoDB and SQS
-/// run in two moto processes, either may restart) and re-creates what is missing (what was
-/// stored before is gone; the pollers find the new queues and stream by themselves).
+/// empty. Checks that `probe_table` and the first queue exist (DynamoDB and SQS run in two moto
+/// processes, either may restart) and re-creates what is missing (what was stored before is
+/// gone; the pollers find the new queues and stream by themselves). It looks at most once a
+/// second, soon after moto rejected a request (a lost table or queue answers 400) and otherwise
+/// every `LOCAL_WATCHDOG_SECONDS` (10): an idle stack does not poll moto every second.
 pub async fn keep_created(
     ddb: aws_sdk_dynamodb::Client,
     sqs: aws_sdk_sqs::Client,
     res: std::sync::Arc<Resources>,
     probe_table: String,
+    activity: crate::activity::Activity,
+    every: std::time::Duration,
 ) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let _ = tokio::time::timeout(every, activity.next_rejection()).await;
         let table_missing = match ddb.describe_table().table_name(&probe_table).send().await {
             Err(e) => e
                 .as_service_error()

@@ -7,6 +7,8 @@
 //!   developer's own CLI call — is still seen by the pollers' idle poll).
 //! - While the latency profile is on ([`crate::profile`]), each request is recorded as an `aws`
 //!   span: operation, table, status and the invocation or poller that made it.
+//! - Every successful write (DynamoDB, or an SQS send) and every request moto rejected with 400
+//!   are told to [`Activity`] (the sweeper's pace, the resource watchdog).
 //! - Chaos `apiCrashAfterWrite` strikes here, after such a write of an API invocation succeeded:
 //!   the answer never reaches the function ([`crate::chaos::CrashSwitch`]).
 //! - For the cost model ([`crate::usage`], `scripts/moto_meter.py`): each request says who made it
@@ -30,6 +32,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use tokio::sync::watch;
 
+use crate::activity::Activity;
 use crate::chaos::CrashSwitch;
 use crate::profile;
 
@@ -64,6 +67,8 @@ impl StreamWrites {
         })
     }
 }
+
+const SQS_SENDS: &[&str] = &["SendMessage", "SendMessageBatch"];
 
 const DDB_WRITES: &[&str] = &[
     "PutItem",
@@ -107,17 +112,22 @@ fn table_name(body: &[u8]) -> Option<String> {
 pub struct ObservedClient {
     inner: SharedHttpClient,
     writes: StreamWrites,
+    activity: Activity,
 }
 
 impl ObservedClient {
     /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc), observed.
-    pub fn new(writes: StreamWrites) -> Self {
+    pub fn new(writes: StreamWrites, activity: Activity) -> Self {
         let inner = aws_smithy_http_client::Builder::new()
             .tls_provider(tls::Provider::Rustls(
                 tls::rustls_provider::CryptoMode::AwsLc,
             ))
             .build_https();
-        Self { inner, writes }
+        Self {
+            inner,
+            writes,
+            activity,
+        }
     }
 }
 
@@ -130,6 +140,7 @@ impl HttpClient for ObservedClient {
         SharedHttpConnector::new(ObservedConnector {
             inner: self.inner.http_connector(settings, components),
             writes: self.writes.clone(),
+            activity: self.activity.clone(),
         })
     }
 }
@@ -137,6 +148,7 @@ impl HttpClient for ObservedClient {
 struct ObservedConnector {
     inner: SharedHttpConnector,
     writes: StreamWrites,
+    activity: Activity,
 }
 
 impl fmt::Debug for ObservedConnector {
@@ -166,9 +178,12 @@ impl HttpConnector for ObservedConnector {
             .map(|c| (c.function, std::time::Instant::now()));
         let (service, op) = operation(&request);
         let body = request.body().bytes().unwrap_or_default();
-        let watched_write = service == "DynamoDB"
-            && DDB_WRITES.contains(&op.as_str())
-            && self.writes.names_watched_table(body);
+        let write = match service {
+            "DynamoDB" => DDB_WRITES.contains(&op.as_str()),
+            "SQS" => SQS_SENDS.contains(&op.as_str()),
+            _ => false,
+        };
+        let watched_write = write && service == "DynamoDB" && self.writes.names_watched_table(body);
         let span = profile::on().then(|| {
             let mut span = profile::Span::new("aws", format!("{service}.{op}"), profile::now_us());
             span.table = table_name(body);
@@ -179,6 +194,7 @@ impl HttpConnector for ObservedConnector {
             span
         });
         let writes = self.writes.clone();
+        let activity = self.activity.clone();
         let crash = watched_write.then(CrashSwitch::current).flatten();
         let response = self.inner.call(request);
         HttpConnectorFuture::new(async move {
@@ -187,6 +203,11 @@ impl HttpConnector for ObservedConnector {
                 crate::usage::aws_wait(&function, since.elapsed());
             }
             let status = result.as_ref().ok().map(|r| r.status());
+            match status.map(|s| s.as_u16()) {
+                Some(200..=299) if write => activity.wrote(),
+                Some(400) => activity.rejected(),
+                _ => {}
+            }
             if watched_write && status.is_some_and(|s| s.is_success()) {
                 writes.bump();
                 if crash.is_some_and(|c| c.strike_after_write()) {
