@@ -20,6 +20,7 @@ mod activity;
 mod auth;
 mod chaos;
 mod faults;
+mod handlers;
 mod http_api;
 mod management;
 mod on_failure;
@@ -121,77 +122,6 @@ fn env(name: &str, default: &str) -> String {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| default.to_string())
-}
-
-fn sqs_handler(dir: &str) -> Option<SqsHandler> {
-    fn wrap<F, Fut>(f: F) -> SqsHandler
-    where
-        F: Fn(AppState, LambdaEvent<aws_lambda_events::sqs::SqsEvent>) -> Fut
-            + Send
-            + Sync
-            + 'static,
-        Fut: std::future::Future<
-                Output = Result<aws_lambda_events::sqs::SqsBatchResponse, lambda_runtime::Error>,
-            > + Send
-            + 'static,
-    {
-        let f = Arc::new(f);
-        Arc::new(move |state, event| {
-            let f = f.clone();
-            async move {
-                f(state, LambdaEvent::new(event, Context::default()))
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            .boxed()
-        })
-    }
-    Some(match dir {
-        "autostart-worker" => wrap(|s, e| async move { autostart_worker::handler(&s, e).await }),
-        "autostart-dlq" => wrap(|s, e| async move { autostart_dlq::handler(&s, e).await }),
-        "phase-worker" => wrap(|s, e| async move { phase_worker::handler(&s, e).await }),
-        "phase-dlq" => wrap(|s, e| async move { phase_dlq::handler(&s, e).await }),
-        _ => return None,
-    })
-}
-
-fn stream_handler(dir: &str, publisher: &Arc<Publisher>) -> Option<StreamHandler> {
-    fn wrap<F, Fut>(f: F) -> StreamHandler
-    where
-        F: Fn(AppState, LambdaEvent<aws_lambda_events::dynamodb::Event>) -> Fut
-            + Send
-            + Sync
-            + 'static,
-        Fut: std::future::Future<
-                Output = Result<
-                    aws_lambda_events::streams::DynamoDbEventResponse,
-                    lambda_runtime::Error,
-                >,
-            > + Send
-            + 'static,
-    {
-        let f = Arc::new(f);
-        Arc::new(move |state, event| {
-            let f = f.clone();
-            async move {
-                f(state, LambdaEvent::new(event, Context::default()))
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            .boxed()
-        })
-    }
-    Some(match dir {
-        "phase-dispatcher" => wrap(|s, e| async move { phase_dispatcher::handler(&s, e).await }),
-        "stream-publisher" => {
-            let publisher = publisher.clone();
-            wrap(move |s, e| {
-                let publisher = publisher.clone();
-                async move { stream_publisher::handler(&s, &publisher, e).await }
-            })
-        }
-        _ => return None,
-    })
 }
 
 #[tokio::main]
@@ -351,7 +281,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     for f in &res.functions {
         match f.trigger.as_str() {
             "sqs" => {
-                let Some(handler) = sqs_handler(&f.dir) else {
+                let Some(handler) = handlers::sqs_handler(&f.dir) else {
                     return Err(
                         format!("no local handler is wired for SQS function {}", f.dir).into(),
                     );
@@ -374,7 +304,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 }
             }
             "stream" => {
-                let Some(handler) = stream_handler(&f.dir, &publisher) else {
+                let Some(handler) = handlers::stream_handler(&f.dir, &publisher) else {
                     tracing::warn!(function = %f.dir, "no local handler wired for this stream consumer yet");
                     continue;
                 };

@@ -58,6 +58,8 @@ pub mod result;
 #[cfg(test)]
 mod bench;
 #[cfg(test)]
+mod limit_tests;
+#[cfg(test)]
 mod proxy_tests;
 #[cfg(any(test, feature = "testkit"))]
 pub mod test_servers;
