@@ -41,10 +41,8 @@ use campaign_shared::realtime::Publisher;
 use campaign_shared::realtime::Push;
 use campaign_shared::store::aws::Aws;
 use campaign_shared::{AppState, Settings};
-use futures_util::FutureExt;
-use lambda_runtime::{Context, LambdaEvent};
 
-use crate::pollers::{SqsHandler, SqsMapping, StreamHandler};
+use crate::pollers::SqsMapping;
 use crate::streams::StreamConsumer;
 
 #[derive(Clone)]

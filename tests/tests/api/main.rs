@@ -9,10 +9,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 mod auth;
-mod lifecycle;
 mod bodies;
-mod updates;
+mod lifecycle;
 mod routes;
+mod updates;
 
 async fn create(c: &Client, mode: &str, n: u64) -> String {
     c.create_campaign(&campaign_body(mode, n)).await["id"]

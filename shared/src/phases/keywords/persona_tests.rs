@@ -81,9 +81,7 @@ fn every_range_is_checked() {
             "config.maxBodyBytes"
         ]
     );
-    assert!(
-        parse(json!({"userAgent": "x", "maxBodyBytes": 1048576, "timeoutMs": 30000})).is_ok()
-    );
+    assert!(parse(json!({"userAgent": "x", "maxBodyBytes": 1048576, "timeoutMs": 30000})).is_ok());
 }
 
 #[test]
