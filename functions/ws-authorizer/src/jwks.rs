@@ -244,6 +244,34 @@ mod tests {
         assert_eq!(cache.backoff(u32::MAX), Duration::from_secs(60));
     }
 
+    /// What building the key-fetch client costs (printed; run with `--ignored --nocapture`,
+    /// ideally `--release`): reqwest's default (rustls-platform-verifier, the system's roots)
+    /// against [`https_client`] (the compiled-in roots). docs/DEPLOY.md quotes it.
+    #[test]
+    #[ignore]
+    fn client_build_cost() {
+        let time = |f: &dyn Fn()| {
+            f(); // warm-up
+            let started = std::time::Instant::now();
+            for _ in 0..20 {
+                f();
+            }
+            started.elapsed().as_secs_f64() * 1000.0 / 20.0
+        };
+        let system = time(&|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(3))
+                .build()
+                .unwrap();
+        });
+        let compiled = time(&|| {
+            https_client(Duration::from_secs(3)).unwrap();
+        });
+        println!(
+            "client build: system roots (platform verifier) {system:.2} ms, compiled-in roots {compiled:.2} ms"
+        );
+    }
+
     #[test]
     fn the_https_client_takes_every_compiled_in_root() {
         assert!(webpki_root_certs::TLS_SERVER_ROOT_CERTS.len() > 100);
