@@ -6,7 +6,11 @@
 //! - Event-source pollers: SQS queues → their functions, the campaigns stream → its consumers
 //!   (`pollers.rs`, `streams.rs`), stream batches that exhaust their retries → the on-failure
 //!   queue (`on_failure.rs`).
-//! - On start, creates the tables and queues of `infra/resources.json` on moto.
+//!   Which handler each mapping invokes: `handlers.rs`.
+//! - The sweeper on a schedule whose pace follows the stack's own writes (`schedule.rs`,
+//!   `activity.rs`; `GET /_local/sweeper`).
+//! - On start, creates the tables and queues of `infra/resources.json` on moto, and again when
+//!   moto lost them (`resources.rs`).
 //! - `/_local/profile`: the latency profile (`profile.rs`), timed by the SDK clients' observed
 //!   HTTP client (`sdk_http.rs`), which also wakes the stream pollers after each table write.
 //! - `/_local/usage`: what the stack was asked, in AWS's billing units (`usage.rs`).
