@@ -125,6 +125,7 @@ test('Pause, stop and start again; a tab that missed the events gets a clear 409
   // A second tab opens on the paused campaign and then hears no phase event (and never falls
   // back to polling): it keeps showing what it read.
   const stale = await context.newPage();
+  let staleSubscribed = false;
   await stale.route('**/config.json', async (route) => {
     const res = await route.fetch();
     await route.fulfill({ response: res, json: { ...(await res.json()), eventSilenceMs: 3_600_000 } });
@@ -141,6 +142,7 @@ test('Pause, stop and start again; a tab that missed the events gets a clear 409
         } catch {
           /* not JSON: pass it on */
         }
+        if (type === 'subscribed') staleSubscribed = true;
         if (!/^(phase_|auto_start_)/.test(type)) ws.send(m);
       });
     },
@@ -150,6 +152,9 @@ test('Pause, stop and start again; a tab that missed the events gets a clear 409
   const staleRow = phaseRow(stale, 'discovery');
   await expect(staleRow.getByText('Paused', { exact: true })).toBeVisible();
   await expect(staleRow.getByRole('button', { name: 'Resume discovery' })).toBeEnabled();
+  // Its subscription answered before the stop: a `subscribed` snapshot read after the stop (a
+  // slow subscribe on a loaded machine) would rightly show Stopped and this tab would not be stale.
+  await expect.poll(() => staleSubscribed, ANSWER).toBe(true);
 
   await row.getByRole('button', { name: 'Stop discovery' }).click();
   await expect(toast(page, 'Discovery stopped')).toBeVisible(ANSWER);
