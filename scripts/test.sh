@@ -22,6 +22,8 @@ cd "$ROOT"
 started=$(date +%s)
 step() { log "$1 (+$(( $(date +%s) - started ))s)"; }
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# The stack's gateway build uses the one selection this script builds with (scripts/stack.sh).
+export STACK_CARGO_ARGS="--workspace --all-targets"
 LOGS="$RUN_DIR/test"
 rm -rf "$LOGS" && mkdir -p "$LOGS"
 
@@ -77,7 +79,7 @@ cargo build --quiet --workspace --all-targets
 await python
 step "local stack (moto + local gateway)"
 stack=true
-STACK_CARGO_ARGS="--workspace --all-targets" scripts/stack.sh start
+scripts/stack.sh start
 
 contract() {
   log "smoke: scripts/smoke.sh, the Full Auto flow a deployed stack is checked with"
@@ -110,7 +112,7 @@ fi
 
 step "a fresh stack for the load and chaos smoke (moto's scans and queries grow with everything the tests stored)"
 bash scripts/stack.sh stop
-STACK_CARGO_ARGS="--workspace --all-targets" scripts/stack.sh start
+scripts/stack.sh start
 
 step "load and chaos smoke: every load-bench scenario, small (make bench runs them full size)"
 LOAD_SMOKE=1 \

@@ -8,31 +8,29 @@ use campaign_shared::realtime::Publisher;
 use futures_util::FutureExt;
 use lambda_runtime::{Context, LambdaEvent};
 
-use crate::pollers::{SqsHandler, StreamHandler};
+use crate::pollers::{Handler, SqsHandler, StreamHandler};
+
+/// A handler function as an event-source mapping calls it: the event in a `LambdaEvent` with a
+/// default context, its error as text.
+fn wrap<E, R, F, Fut>(f: F) -> Handler<E, R>
+where
+    E: Send + 'static,
+    F: Fn(AppState, LambdaEvent<E>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<R, lambda_runtime::Error>> + Send + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |state, event| {
+        let f = f.clone();
+        async move {
+            f(state, LambdaEvent::new(event, Context::default()))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .boxed()
+    })
+}
 
 pub fn sqs_handler(dir: &str) -> Option<SqsHandler> {
-    fn wrap<F, Fut>(f: F) -> SqsHandler
-    where
-        F: Fn(AppState, LambdaEvent<aws_lambda_events::sqs::SqsEvent>) -> Fut
-            + Send
-            + Sync
-            + 'static,
-        Fut: std::future::Future<
-                Output = Result<aws_lambda_events::sqs::SqsBatchResponse, lambda_runtime::Error>,
-            > + Send
-            + 'static,
-    {
-        let f = Arc::new(f);
-        Arc::new(move |state, event| {
-            let f = f.clone();
-            async move {
-                f(state, LambdaEvent::new(event, Context::default()))
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            .boxed()
-        })
-    }
     Some(match dir {
         "autostart-worker" => wrap(|s, e| async move { autostart_worker::handler(&s, e).await }),
         "autostart-dlq" => wrap(|s, e| async move { autostart_dlq::handler(&s, e).await }),
@@ -43,31 +41,6 @@ pub fn sqs_handler(dir: &str) -> Option<SqsHandler> {
 }
 
 pub fn stream_handler(dir: &str, publisher: &Arc<Publisher>) -> Option<StreamHandler> {
-    fn wrap<F, Fut>(f: F) -> StreamHandler
-    where
-        F: Fn(AppState, LambdaEvent<aws_lambda_events::dynamodb::Event>) -> Fut
-            + Send
-            + Sync
-            + 'static,
-        Fut: std::future::Future<
-                Output = Result<
-                    aws_lambda_events::streams::DynamoDbEventResponse,
-                    lambda_runtime::Error,
-                >,
-            > + Send
-            + 'static,
-    {
-        let f = Arc::new(f);
-        Arc::new(move |state, event| {
-            let f = f.clone();
-            async move {
-                f(state, LambdaEvent::new(event, Context::default()))
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            .boxed()
-        })
-    }
     Some(match dir {
         "phase-dispatcher" => wrap(|s, e| async move { phase_dispatcher::handler(&s, e).await }),
         "stream-publisher" => {

@@ -328,12 +328,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 ));
             }
             "schedule" if f.dir == "sweeper" => {
-                tokio::spawn(schedule::run_sweeper(
-                    gw.clone(),
-                    publisher.clone(),
-                    gw.sweep_pace,
-                    activity.clone(),
-                ));
+                tokio::spawn(schedule::run_sweeper(gw.clone()));
             }
             "schedule" => {
                 return Err(

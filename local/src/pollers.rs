@@ -24,16 +24,11 @@ use uuid::Uuid;
 
 use crate::{Gateway, chaos, profile};
 
-pub type SqsHandler = Arc<
-    dyn Fn(AppState, SqsEvent) -> BoxFuture<'static, Result<SqsBatchResponse, String>>
-        + Send
-        + Sync,
->;
-pub type StreamHandler = Arc<
-    dyn Fn(AppState, StreamEvent) -> BoxFuture<'static, Result<DynamoDbEventResponse, String>>
-        + Send
-        + Sync,
->;
+/// A hosted handler as an event source calls it: the state, the event, its answer or error.
+pub type Handler<E, R> =
+    Arc<dyn Fn(AppState, E) -> BoxFuture<'static, Result<R, String>> + Send + Sync>;
+pub type SqsHandler = Handler<SqsEvent, SqsBatchResponse>;
+pub type StreamHandler = Handler<StreamEvent, DynamoDbEventResponse>;
 
 /// The default Lambda function timeout (`timeoutSeconds` in infra/resources.json overrides it);
 /// an invocation running longer fails, as in Lambda.

@@ -2,27 +2,24 @@
 //!
 //! Locally the sweeper runs every `LOCAL_SWEEP_SECONDS` (2) so that tests see a stale phase
 //! re-driven seconds after its threshold, but each sweep costs moto one index query per shard
-//! and an SQS receive, which was most of the idle stack's CPU. So the pace follows the stack's
-//! own writes ([`Activity`]): fast while anything written can still go stale, slow
-//! (`LOCAL_SWEEP_IDLE_SECONDS`, 30) once nothing was written for longer than the largest stale
-//! threshold plus two sweeps.
+//! and an SQS receive: 4.5 of the idle stack's 9.6 requests to moto a second. So the pace
+//! follows the stack's own writes ([`crate::activity::Activity`]): fast while anything written
+//! can still go stale, slow (`LOCAL_SWEEP_IDLE_SECONDS`, 30) once nothing was written for longer
+//! than the largest stale threshold plus two sweeps.
 //!
 //! Invariant: a campaign only becomes due `STALE_*_SECONDS` after its own last write (the
 //! sweeper's index key is that write's time), so every campaign that can become due while the
 //! stack is quiet became due inside the fast window and was swept at the fast pace; the slow
 //! pace only catches what was written from outside the stack.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use campaign_shared::Settings;
-use campaign_shared::realtime::Publisher;
 use lambda_runtime::{Context, LambdaEvent};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Gateway;
-use crate::activity::Activity;
 use crate::profile;
 
 /// How often the sweeper runs, by how long ago the stack last wrote.
@@ -77,19 +74,21 @@ impl Pace {
     }
 }
 
-/// Runs the sweeper at `pace`, forever. The first sweep is one fast interval after the start.
-pub async fn run_sweeper(gw: Gateway, publisher: Arc<Publisher>, pace: Pace, activity: Activity) {
+/// Runs the sweeper at the gateway's pace, forever. The first sweep is one fast interval after
+/// the start.
+pub async fn run_sweeper(gw: Gateway) {
+    let pace = gw.sweep_pace;
     let mut tick = tokio::time::interval(pace.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     let mut last = Instant::now();
     loop {
         tick.tick().await;
-        if !pace.due(last.elapsed(), activity.since_last_write()) {
+        if !pace.due(last.elapsed(), gw.activity.since_last_write()) {
             continue;
         }
         last = Instant::now();
-        sweep_once(&gw, &publisher).await;
+        sweep_once(&gw).await;
     }
 }
 
@@ -104,7 +103,7 @@ pub async fn status(axum::extract::State(gw): axum::extract::State<Gateway>) -> 
     }))
 }
 
-async fn sweep_once(gw: &Gateway, publisher: &Publisher) {
+async fn sweep_once(gw: &Gateway) {
     let state = gw.handler_state();
     let event = LambdaEvent::new(
         serde_json::json!({"source": "aws.events"}),
@@ -116,7 +115,7 @@ async fn sweep_once(gw: &Gateway, publisher: &Publisher) {
         |r| matches!(r, Ok(Ok(_))),
         tokio::time::timeout(
             Duration::from_secs(60),
-            sweeper::handler(&state, publisher, event),
+            sweeper::handler(&state, &gw.publisher, event),
         ),
     )
     .await

@@ -178,12 +178,9 @@ impl HttpConnector for ObservedConnector {
             .map(|c| (c.function, std::time::Instant::now()));
         let (service, op) = operation(&request);
         let body = request.body().bytes().unwrap_or_default();
-        let write = match service {
-            "DynamoDB" => DDB_WRITES.contains(&op.as_str()),
-            "SQS" => SQS_SENDS.contains(&op.as_str()),
-            _ => false,
-        };
-        let watched_write = write && service == "DynamoDB" && self.writes.names_watched_table(body);
+        let ddb_write = service == "DynamoDB" && DDB_WRITES.contains(&op.as_str());
+        let write = ddb_write || (service == "SQS" && SQS_SENDS.contains(&op.as_str()));
+        let watched_write = ddb_write && self.writes.names_watched_table(body);
         let span = profile::on().then(|| {
             let mut span = profile::Span::new("aws", format!("{service}.{op}"), profile::now_us());
             span.table = table_name(body);
