@@ -279,7 +279,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .await?
         .0,
     };
-    let concurrency: usize = env("LOCAL_POLLERS_PER_QUEUE", "2").parse().unwrap_or(2);
+    // Lambda's SQS event source starts with five concurrent pollers and scales up from there,
+    // never past the mapping's MaximumConcurrency; locally the count stays at the start
+    // (decision 43: with two, the phase worker drained 2 chunks at a time while the template
+    // allows 50).
+    let pollers: usize = env("LOCAL_POLLERS_PER_QUEUE", "5").parse().unwrap_or(5);
     for f in &res.functions {
         match f.trigger.as_str() {
             "sqs" => {
@@ -301,7 +305,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     timeout: f.timeout(),
                     handler,
                 });
-                for _ in 0..concurrency {
+                for _ in 0..pollers.min(f.maximum_concurrency.unwrap_or(pollers)).max(1) {
                     tokio::spawn(pollers::run_sqs(gw.clone(), mapping.clone()));
                 }
             }

@@ -76,6 +76,8 @@ pub struct FunctionDef {
     pub trigger: String,
     pub source: Option<String>,
     pub batch_size: Option<i32>,
+    /// The SQS mapping's `ScalingConfig.MaximumConcurrency`.
+    pub maximum_concurrency: Option<usize>,
     pub maximum_retry_attempts: Option<u32>,
     pub timeout_seconds: Option<u64>,
 }
