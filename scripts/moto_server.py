@@ -488,7 +488,7 @@ def _self_test():
         print(f"moto_server self-test: {failure}", file=sys.stderr)
     if failures:
         sys.exit(1)
-    print("moto_server self-test: cancelled transactions put back what they named; committed ones write")
+    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once")
 
 
 def _query_self_test():

@@ -11,11 +11,12 @@
 # - What does not need the Rust build runs beside it: the Python tools and the template checks,
 #   the wizard's npm install, unit tests and build.
 # - The smoke script and schemathesis run beside the Rust integration tests (each test owns its
-#   users and campaigns). The browser tests ran there too and saved ~100 s, until a slow
-#   `subscribed` answer on the shared machine failed one (web/e2e/phases.spec.ts now waits for
-#   it): they run alone after them. The load and chaos smoke runs alone at the end
-#   (its faults are stack-wide), on a fresh stack: on the moto the tests filled, its delivery
-#   latencies were 10× a fresh one's and a moto stall failed one-bad-connection's ratio.
+#   users and campaigns). The load and chaos smoke runs beside them too, on a stack of its own
+#   (other ports, `chaos_env`): its faults are stack-wide, and on the moto the other tests
+#   filled its delivery latencies were ~10× a fresh one's. The browser tests ran beside the
+#   integration tests once and a slow `subscribed` answer failed one (web/e2e/phases.spec.ts now
+#   waits for it): they have their stack to themselves after the integration tests, with the
+#   wizard's event silence shortened to 8 s (users get 20 s) so the polling test waits less.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -46,11 +47,13 @@ await() {
 }
 web=false; [ -f web/package.json ] && web=true
 stack=false
+chaos_stack=false
 kill_tree() { local c; for c in $(pgrep -P "$1"); do kill_tree "$c"; done; kill "$1" 2>/dev/null || true; }
 cleanup() {
   local pid
   for pid in "${jobs[@]}"; do kill_tree "$pid"; done
   if $stack; then bash scripts/stack.sh stop; stop_bg web; fi
+  if $chaos_stack; then chaos_env scripts/stack.sh stop; fi
 }
 trap cleanup EXIT
 
@@ -59,6 +62,8 @@ python_checks() {
   log "SAM template: cfn-lint, infra/resources.json generated from it, the design rules"
   "$VENV/bin/python" scripts/check_template.py
   "$VENV/bin/python" scripts/check_template.py --self-test
+  log "moto patches: transactions, queries, SQS queues (scripts/moto_server.py --self-test)"
+  "$VENV/bin/python" scripts/moto_server.py --self-test
   log "infrastructure scan: checkov over infra/template.yaml (0 unexplained findings)"
   scripts/checkov.sh
   scripts/checkov.sh --self-test
@@ -90,9 +95,30 @@ contract() {
   log "schemathesis: docs/openapi.json against the local stack"
   scripts/schemathesis.sh
 }
+# The load and chaos smoke on a stack of its own (its faults are stack-wide, and on the moto the
+# other tests filled its delivery latencies were ~10× a fresh one's): other ports, and every
+# variable lib.sh derives from them unset so that it derives them again.
+chaos_env() {
+  env -u MOTO_SQS_PORT -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB \
+    -u AWS_ENDPOINT_URL_DYNAMODB_STREAMS -u AWS_ENDPOINT_URL_SQS -u CAMPAIGN_API_URL \
+    -u CAMPAIGN_WS_URL -u WS_MANAGEMENT_ENDPOINT \
+    MOTO_PORT=$((MOTO_PORT + 20)) LOCAL_HTTP_PORT=$((LOCAL_HTTP_PORT + 20)) \
+    LOCAL_WS_PORT=$((LOCAL_WS_PORT + 20)) \
+    bash -c 'source scripts/lib.sh && exec "$@"' chaos "$@"
+}
+chaos() {
+  chaos_env scripts/stack.sh start
+  log "load and chaos smoke: every load-bench scenario, small (make bench runs them full size)"
+  chaos_env env LOAD_SMOKE=1 \
+    LOAD_SCENARIOS=baseline,seed,ddb-throttle,sqs-send,worker-crash,stream-failure,ws-drop,api-crash-after-write,dispatcher-outage,pause-resume-storm,one-bad-connection,moto-restart \
+    LOAD_MOTO_RESTART_CMD="bash scripts/stack.sh restart-moto" \
+    "$TARGET_DIR/debug/load-bench"
+}
 $web && await web-prepare
-step "in the background: smoke script, schemathesis"
+step "in the background: smoke script, schemathesis; the load and chaos smoke on its own stack"
 job contract contract
+chaos_stack=true
+job chaos chaos
 
 step "unit, property and integration tests (cargo test --workspace, against the local stack)"
 cargo test --quiet --workspace
@@ -104,20 +130,15 @@ step "waiting for the smoke script and schemathesis"
 await contract
 
 if $web; then
-  step "wizard: browser tests (alone: their waits are for a user's eyes, not for a machine shared with the integration tests)"
+  step "wizard: browser tests (no other test on their stack: their waits are for a user's eyes)"
+  # A 20 s silence before the status poll is for users; the polling test waits for it twice.
+  export WEB_EVENT_SILENCE_MS=8000 WEB_POLL_INTERVAL_MS=2000 WEB_AUTOSTART_WAIT_MS=30000
   start_bg web scripts/web.sh serve
   wait_for "http://127.0.0.1:$WEB_PORT/" 30
   scripts/web.sh test-e2e
 fi
 
-step "a fresh stack for the load and chaos smoke (moto's scans and queries grow with everything the tests stored)"
-bash scripts/stack.sh stop
-scripts/stack.sh start
-
-step "load and chaos smoke: every load-bench scenario, small (make bench runs them full size)"
-LOAD_SMOKE=1 \
-  LOAD_SCENARIOS=baseline,seed,ddb-throttle,sqs-send,worker-crash,stream-failure,ws-drop,api-crash-after-write,dispatcher-outage,pause-resume-storm,one-bad-connection,moto-restart \
-  LOAD_MOTO_RESTART_CMD="bash scripts/stack.sh restart-moto" \
-  "$TARGET_DIR/debug/load-bench"
+step "waiting for the load and chaos smoke (its own stack)"
+await chaos
 
 step "done: every test passed in $(( $(date +%s) - started ))s"

@@ -351,7 +351,8 @@ test('WebSocket cut: the campaign page polls /status with an ETag, then goes liv
   await page.getByRole('button', { name: 'Start discovery' }).click();
   await shots.take('cut-and-started');
 
-  // No events for 20 s → polling; progress and completion now arrive through /status.
+  // No events for the silence (8 s in the tests, 20 s for users) → polling; progress and
+  // completion now arrive through /status.
   await expect(page.getByText(/Polling status every \d+ s/)).toBeVisible({ timeout: 30_000 });
   await expect(phaseRow(page, 'discovery').getByText('Completed')).toBeVisible({ timeout: 40_000 });
   await expect(phaseRow(page, 'discovery').getByRole('progressbar')).toHaveAttribute('aria-valuenow', '200');
