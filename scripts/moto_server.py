@@ -44,6 +44,7 @@ import copy
 import datetime
 import functools
 import json
+import os
 import sys
 import threading
 import time
@@ -610,6 +611,9 @@ def _sqs_self_test(senders=4, per_sender=300, consumers=4):
 
 def main(argv):
     if argv == ["--self-test"]:
+        # In-process moto: boto3 must not be sent to the stack's endpoints (scripts/lib.sh).
+        for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")]:
+            del os.environ[name]
         _self_test()
         return
     global ITERATOR_LIFETIME_SECONDS
