@@ -1,5 +1,5 @@
 """What each caller asked of moto, in the units AWS bills: DynamoDB read and write request units
-(on-demand), SQS requests in 64 KB chunks, DynamoDB Streams requests. `scripts/moto_server.py`
+(on-demand), SQS requests in 64 KB chunks, DynamoDB Streams requests. `scripts/moto_patches.py`
 installs it; `GET /_meter` answers the totals as JSON (the local gateway's `/_local/usage` reads
 it, docs/DEPLOY.md "What a campaign costs" prices it).
 

@@ -1,0 +1,203 @@
+"""`moto_server.py --self-test`: the patches of scripts/moto_patches.py against in-process moto.
+Each check fails without its patch (a transaction's whole-table copy, a query's whole-table
+read, an SQS race); run by `make test`'s Python checks."""
+
+import sys
+import threading
+
+import moto_patches  # noqa: F401 - applies the patches under test
+
+def run():
+    """The transaction patch, in-process: a cancelled transaction leaves the items it named, the
+    table objects and the stream as they were; a committed one writes. Exit status 1 on a miss."""
+    import boto3
+    from moto import mock_aws
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    def s(value):
+        return {"S": value}
+
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        stream = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        ddb.create_table(
+            TableName="ranged",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification=stream,
+        )
+        ddb.create_table(
+            TableName="hashed",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification=stream,
+        )
+        ddb.put_item(TableName="ranged", Item={"pk": s("p"), "sk": s("a"), "v": s("1")})
+        ddb.put_item(TableName="hashed", Item={"id": s("x"), "v": s("1")})
+        tables = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables
+        before = {name: (table, len(table.stream_shard.items)) for name, table in tables.items()}
+        update = {
+            "TableName": "ranged",
+            "Key": {"pk": s("p"), "sk": s("a")},
+            "UpdateExpression": "SET v = :v",
+            "ExpressionAttributeValues": {":v": s("2")},
+        }
+        new_item = {"TableName": "ranged", "Item": {"pk": s("p"), "sk": s("b"), "v": s("1")}}
+        delete = {"TableName": "hashed", "Key": {"id": s("x")}}
+        refused = {"TableName": "hashed", "Key": {"id": s("y")}, "ConditionExpression": "attribute_exists(id)"}
+        try:
+            ddb.transact_write_items(
+                TransactItems=[{"Update": update}, {"Put": new_item}, {"Delete": delete}, {"ConditionCheck": refused}]
+            )
+            failures = ["the transaction with a failing condition was not cancelled"]
+        except ddb.exceptions.TransactionCanceledException:
+            failures = []
+
+        def get(table, key):
+            return ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+
+        if get("ranged", {"pk": s("p"), "sk": s("a")}) != {"pk": s("p"), "sk": s("a"), "v": s("1")}:
+            failures.append("the updated item was not put back")
+        if get("ranged", {"pk": s("p"), "sk": s("b")}) is not None:
+            failures.append("the put item was not taken out")
+        if get("hashed", {"id": s("x")}) is None:
+            failures.append("the deleted item was not put back")
+        for name, (table, records) in before.items():
+            if tables[name] is not table:
+                failures.append(f"{name}: the table object was replaced (a whole-table copy)")
+            if len(tables[name].stream_shard.items) != records:
+                failures.append(f"{name}: the stream kept a cancelled write")
+        ddb.transact_write_items(TransactItems=[{"Update": update}, {"Put": new_item}, {"Delete": delete}])
+        if get("ranged", {"pk": s("p"), "sk": s("a")})["v"] != s("2") or get("ranged", {"pk": s("p"), "sk": s("b")}) is None:
+            failures.append("a committed transaction did not write")
+        if get("hashed", {"id": s("x")}) is not None:
+            failures.append("a committed transaction did not delete")
+    failures += _query_self_test()
+    failures += _sqs_self_test()
+    for failure in failures:
+        print(f"moto_server self-test: {failure}", file=sys.stderr)
+    if failures:
+        sys.exit(1)
+    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once")
+
+
+def _query_self_test():
+    """Table and index queries answer the items of their key, in key order, page by page."""
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.models.table import Table
+
+    def s(value):
+        return {"S": value}
+
+    failures = []
+    listed = []
+    all_items = Table.all_items
+
+    def counted(self):
+        items = all_items(self)
+        listed.append(len(items))
+        return items
+
+    Table.all_items = counted
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="listed",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "owner", "created")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "byOwner",
+                    "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}, {"AttributeName": "created", "KeyType": "RANGE"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for i in range(30):
+            item = {"pk": s(f"p{i % 3}"), "sk": s(f"{29 - i:02d}")}
+            if i % 5:
+                item.update(owner=s(f"o{i % 2}"), created=s(f"{(i * 7) % 30:02d}"))
+            ddb.put_item(TableName="listed", Item=item)
+        listed.clear()
+
+        def pages(**kwargs):
+            out, start = [], {}
+            while True:
+                page = ddb.query(TableName="listed", Limit=4, **start, **kwargs)
+                out += page["Items"]
+                if "LastEvaluatedKey" not in page:
+                    return out
+                start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+        table = pages(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": s("p1")}, ScanIndexForward=False)
+        expected = sorted((f"{29 - i:02d}" for i in range(30) if i % 3 == 1), reverse=True)
+        if [i["sk"]["S"] for i in table] != expected:
+            failures.append(f"table query: {[i['sk']['S'] for i in table]} != {expected}")
+        index = pages(IndexName="byOwner", KeyConditionExpression="owner = :o AND created > :c",
+                      ExpressionAttributeValues={":o": s("o1"), ":c": s("05")})
+        expected = sorted(f"{(i * 7) % 30:02d}" for i in range(30) if i % 5 and i % 2 == 1 and f"{(i * 7) % 30:02d}" > "05")
+        if [i["created"]["S"] for i in index] != expected:
+            failures.append(f"index query: {[i['created']['S'] for i in index]} != {expected}")
+        if max(listed, default=0) >= 30:
+            failures.append(f"a query read the whole table (all_items answered {max(listed)} of 30 items)")
+    Table.all_items = all_items
+    return failures
+
+
+def _sqs_self_test(senders=4, per_sender=300, consumers=4):
+    """Senders and consumers (receive, then delete) on threads against one queue: every message
+    is taken exactly once, none is lost, no call fails."""
+    from moto import mock_aws
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    with mock_aws():
+        sqs = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        sqs.create_queue("race", VisibilityTimeout="300")
+        taken, errors = [], []
+        sent = threading.Event()
+
+        def send(k):
+            try:
+                for i in range(per_sender):
+                    sqs.send_message("race", f"{k}-{i}")
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        def consume():
+            try:
+                while True:
+                    messages = sqs.receive_message("race", 10, 0, 300)
+                    if not messages and sent.is_set() and not sqs.get_queue("race")._messages:
+                        return
+                    for message in messages:
+                        sqs.delete_message("race", message.receipt_handle)
+                        taken.append(message.body)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=consume) for _ in range(consumers)]
+        producers = [threading.Thread(target=send, args=(k,)) for k in range(senders)]
+        for thread in threads + producers:
+            thread.start()
+        for thread in producers:
+            thread.join()
+        sent.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    total = senders * per_sender
+    failures = [f"SQS: a call failed: {e}" for e in errors[:3]]
+    if len(set(taken)) != total:
+        failures.append(f"SQS: {total - len(set(taken))} of {total} messages never taken")
+    if len(taken) != len(set(taken)):
+        failures.append(f"SQS: {len(taken) - len(set(taken))} messages taken twice")
+    return failures
+
+
