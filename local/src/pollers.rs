@@ -260,16 +260,26 @@ async fn poll_sqs(gw: Gateway, mapping: Arc<SqsMapping>) {
                     .ok()
             })
             .collect();
-        if !entries.is_empty()
-            && let Err(e) = gw
-                .sqs()
-                .delete_message_batch()
-                .queue_url(&mapping.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
+        if entries.is_empty() {
+            continue;
+        }
+        match gw
+            .sqs()
+            .delete_message_batch()
+            .queue_url(&mapping.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
         {
-            tracing::warn!(function = %mapping.function, error = ?e, "delete failed; the messages will be redelivered");
+            // A batch call succeeds even when some of its deletes did not: each is reported.
+            Ok(out) => {
+                for failed in out.failed {
+                    tracing::warn!(function = %mapping.function, id = %failed.id, code = %failed.code, "delete refused; the message will be redelivered");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(function = %mapping.function, error = ?e, "delete failed; the messages will be redelivered");
+            }
         }
     }
 }
