@@ -44,6 +44,7 @@ pub const AUTO_START_SUCCESS: &str = "campaign.auto_start.success";
 pub const AUTO_START_FAILURES: &str = "campaign.auto_start.failures_total";
 pub const AUTO_START_LATENCY: &str = "campaign.auto_start.latency_ms";
 pub const RECOVERED: &str = "campaign.recovered";
+pub const EVENTS_DROPPED: &str = "campaign.events.dropped";
 
 /// One EMF document: `{"_aws": {...}, "<metric>": value, dims...}` on a line of its own.
 pub fn emf_line(
@@ -108,6 +109,18 @@ pub fn recovered(reason: &str) {
         1.0,
         "Count",
         &[("reason", reason)],
+        chrono::Utc::now().timestamp_millis(),
+    ));
+}
+
+/// The publisher gave up pushing `count` events to connections whose pushes kept failing
+/// transiently (EVENTS.md: those clients catch up through their status poll).
+pub fn events_dropped(count: usize) {
+    emit(emf_line(
+        EVENTS_DROPPED,
+        count as f64,
+        "Count",
+        &[],
         chrono::Utc::now().timestamp_millis(),
     ));
 }

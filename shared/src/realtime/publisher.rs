@@ -25,6 +25,7 @@ use crate::events::{EventType, PhaseEvent, derive_events_at};
 use crate::lambda::CampaignChange;
 use crate::state::AppState;
 use crate::store::{Subscriber, Topic};
+use crate::telemetry;
 
 /// Pushes to different connections run concurrently, at most this many at a time.
 pub const PUSH_CONCURRENCY: usize = 64;
@@ -295,6 +296,9 @@ impl Publisher {
             elapsedMs = now.elapsed().as_millis() as u64,
             "events published"
         );
+        if out.dropped > 0 {
+            telemetry::events_dropped(out.dropped);
+        }
         Ok(out)
     }
 
