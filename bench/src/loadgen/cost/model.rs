@@ -16,57 +16,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::prices as p;
 use super::usage::Usage;
 
-/// A function's billed configuration (`scripts/function_memory.py`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FunctionConfig {
-    pub memory_mb: f64,
-    pub architecture: String,
-}
+mod inputs;
 
-/// `target/bench/functions.json` (or `COST_FUNCTIONS_JSON`), as `scripts/function_memory.py` wrote it.
-pub fn load_functions(path: &str) -> Result<BTreeMap<String, FunctionConfig>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!("{path}: {e} (make bench writes it with scripts/function_memory.py)")
-    })?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
-    let mut out = BTreeMap::new();
-    for (name, f) in v.as_object().ok_or(format!("{path}: not an object"))? {
-        let memory_mb = f["memoryMb"]
-            .as_f64()
-            .ok_or(format!("{path}: {name} has no memoryMb"))?;
-        let architecture = f["architecture"]
-            .as_str()
-            .ok_or(format!("{path}: {name} has no architecture"))?
-            .to_string();
-        out.insert(
-            name.clone(),
-            FunctionConfig {
-                memory_mb,
-                architecture,
-            },
-        );
-    }
-    Ok(out)
-}
-
-/// The tables with point-in-time recovery: `"retain": true` in infra/resources.json.
-pub fn retained_tables(resources_json: &str) -> Result<BTreeSet<String>, String> {
-    let text =
-        std::fs::read_to_string(resources_json).map_err(|e| format!("{resources_json}: {e}"))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{resources_json}: {e}"))?;
-    Ok(v["tables"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|t| t["retain"] == true)
-        .filter_map(|t| t["name"].as_str().map(str::to_string))
-        .collect())
-}
+pub use inputs::{FunctionConfig, load_functions, retained_tables};
 
 /// One billed quantity and its price.
 #[derive(Debug, Clone, Serialize)]
@@ -338,116 +294,4 @@ pub fn price(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::usage::{Invocations, Row};
-    use super::*;
-
-    fn cfg() -> BTreeMap<String, FunctionConfig> {
-        ["api", "sweeper"]
-            .iter()
-            .map(|n| {
-                (
-                    n.to_string(),
-                    FunctionConfig {
-                        memory_mb: 128.0,
-                        architecture: "arm64".into(),
-                    },
-                )
-            })
-            .collect()
-    }
-
-    fn row(caller: &str, service: &str, op: &str) -> Row {
-        Row {
-            caller: caller.into(),
-            service: service.into(),
-            op: op.into(),
-            table: "t".into(),
-            requests: 1.0,
-            ..Row::default()
-        }
-    }
-
-    #[test]
-    fn charges_the_campaigns_work_and_sets_the_rest_apart() {
-        let mut u = Usage::default();
-        u.functions.insert(
-            "api".into(),
-            Invocations {
-                invocations: 1000.0,
-                billed_ms: 8000.0,
-                ..Invocations::default()
-            },
-        );
-        u.functions.insert(
-            "sweeper".into(),
-            Invocations {
-                invocations: 10.0,
-                billed_ms: 50.0,
-                ..Invocations::default()
-            },
-        );
-        u.rows.push(Row {
-            wru: 10.0,
-            index_wru: 4.0,
-            rru: 2.5,
-            ..row("fn:api", "dynamodb", "PutItem")
-        });
-        u.rows.push(Row {
-            rru: 100.0,
-            ..row("fn:sweeper", "dynamodb", "Query")
-        });
-        u.rows.push(Row {
-            billed: 20.0,
-            empty_receives: 15.0,
-            ..row("esm:api", "sqs", "ReceiveMessage")
-        });
-        u.rows.push(Row {
-            requests: 50.0,
-            ..row("esm:api", "streams", "GetRecords")
-        });
-        u.rows.push(Row {
-            rru: 1e6,
-            ..row("other", "dynamodb", "Query")
-        });
-        u.storage_bytes.insert("t".into(), 2e9);
-        let p = price(&u, &cfg(), &BTreeSet::from(["t".to_string()])).unwrap();
-        let get = |item: &str| p.lines.iter().find(|l| l.item == item).unwrap().clone();
-        assert_eq!(get("requests").quantity, 1000.0);
-        assert!((get("requests").usd - 0.0002).abs() < 1e-12);
-        // 8 s at 0.125 GB = 1 GB-s.
-        assert_eq!(get("duration (arm64)").quantity, 1.0);
-        assert_eq!(get("writes, tables").quantity, 10.0);
-        assert_eq!(get("writes, global secondary indexes").quantity, 4.0);
-        assert_eq!(
-            get("reads").quantity,
-            2.5,
-            "the sweeper's and the load generator's reads are not the campaigns'"
-        );
-        assert_eq!(get("requests").service, "Lambda");
-        let sqs = p.lines.iter().find(|l| l.service == "SQS").unwrap();
-        assert_eq!(sqs.quantity, 5.0, "empty receives are idle polling");
-        assert_eq!(
-            get("reads by functions").quantity,
-            0.0,
-            "a trigger's stream reads are free"
-        );
-        assert_eq!(p.sweeper_runs, 10.0);
-        assert_eq!(p.unpriced_requests, 1.0);
-        assert_eq!(p.storage.len(), 2, "storage and PITR");
-        assert!((Priced::total(&p.storage) - 0.9).abs() < 1e-9);
-    }
-
-    #[test]
-    fn a_function_without_configuration_is_an_error() {
-        let mut u = Usage::default();
-        u.functions.insert(
-            "nope".into(),
-            Invocations {
-                invocations: 1.0,
-                ..Invocations::default()
-            },
-        );
-        assert!(price(&u, &cfg(), &BTreeSet::new()).is_err());
-    }
-}
+mod tests;
