@@ -1,6 +1,7 @@
 //! The sweeper: invoked on a schedule (EventBridge `rate(1 minute)`; the local gateway every few
 //! seconds), it re-drives what may be stuck (`campaign_shared::service::sweeper`). The event's
-//! content does not matter; the answer is the sweep's report.
+//! content does not matter; the answer is the sweep's report, or an error when a re-drive failed
+//! (after every due campaign was tried), so that the sweeper-failing alarm counts the run.
 
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use campaign_shared::AppError;
@@ -33,6 +34,14 @@ pub async fn handler(
         .boxed()
     };
     let report = sweeper::sweep(state, chrono::Utc::now(), Some(&republish)).await?;
+    if report.failed > 0 {
+        // Every due campaign was tried; the run still counts as failed for the alarm.
+        return Err(AppError::Unavailable(format!(
+            "{} of {} re-drives failed",
+            report.failed, report.examined
+        ))
+        .into());
+    }
     Ok(json!({
         "examined": report.examined,
         "redriven": report.redriven.len(),

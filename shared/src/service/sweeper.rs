@@ -45,6 +45,8 @@ pub struct SweepReport {
     pub deferred: Vec<(Uuid, PhaseName, RecoveryReason)>,
     pub stream_failures: usize,
     pub republished_records: usize,
+    /// Re-drives that failed (a write or a send): due again at the next sweep.
+    pub failed: usize,
 }
 
 /// At most this many on-failure messages per sweep (the rest wait for the next one).
@@ -258,8 +260,16 @@ pub async fn sweep(
         }
         for id in ids {
             report.examined += 1;
-            let outcome = redrive_with(state, id, None, now, backlog.unwrap_or_default()).await?;
-            note(&mut report, id, outcome);
+            // One campaign's failure (its write, or a send after the re-drive was recorded) does
+            // not end the sweep: the others are as due, and this one is due again at the next.
+            // Under a 50 % SQS send failure every sweep used to stop at its first failed send.
+            match redrive_with(state, id, None, now, backlog.unwrap_or_default()).await {
+                Ok(outcome) => note(&mut report, id, outcome),
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::error!(campaignId = %id, error = %e, "re-drive failed; due again at the next sweep");
+                }
+            }
         }
     }
     while report.stream_failures < MAX_FAILURE_MESSAGES {
@@ -287,6 +297,7 @@ pub async fn sweep(
         redriven = report.redriven.len(),
         stalled = report.stalled.len(),
         deferred = report.deferred.len(),
+        failed = report.failed,
         backlog = ?backlog,
         streamFailures = report.stream_failures,
         "sweep"

@@ -57,6 +57,8 @@ pub struct Memory {
     pub sent: Mutex<VecDeque<Sent>>,
     pub retries: Mutex<Vec<(QueueName, String, i32)>>,
     pub stream_failures: Mutex<VecDeque<ReceivedMessage>>,
+    /// The next this many sends answer `Unavailable` (an SQS outage, for the tests).
+    pub refuse_sends: std::sync::atomic::AtomicUsize,
     pub stream_records: Mutex<Vec<EventRecord>>,
     /// Quota counters by key (`active#<owner>`, `domains#<owner>#<day>`), as in `dynamo_quota`.
     pub quotas: Mutex<HashMap<String, i64>>,

@@ -8,6 +8,9 @@ use super::{
     Connection, QueueName, Queues, ReceivedMessage, StoreFuture, StreamReader, Subscribed,
     Subscriber, Topic, WsStore,
 };
+use std::sync::atomic::Ordering;
+
+use crate::error::AppError;
 use crate::messages::{AutoStartMessage, PhaseWorkMessage};
 
 impl WsStore for Memory {
@@ -95,15 +98,27 @@ impl WsStore for Memory {
     }
 }
 
+impl Memory {
+    /// Queues `m`, unless a refused send is still owed ([`Memory::refuse_sends`]).
+    fn send(&self, m: Sent) -> StoreFuture<'static, ()> {
+        let owed = self
+            .refuse_sends
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if owed.is_ok() {
+            return ready(Err(AppError::Unavailable("send refused (test)".into())));
+        }
+        lock(&self.sent).push_back(m);
+        ready(Ok(()))
+    }
+}
+
 impl Queues for Memory {
     fn send_auto_start<'a>(&'a self, m: &'a AutoStartMessage) -> StoreFuture<'a, ()> {
-        lock(&self.sent).push_back(Sent::AutoStart(m.clone()));
-        ready(Ok(()))
+        self.send(Sent::AutoStart(m.clone()))
     }
 
     fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()> {
-        lock(&self.sent).push_back(Sent::Work(m.clone()));
-        ready(Ok(()))
+        self.send(Sent::Work(m.clone()))
     }
 
     fn retry_later<'a>(

@@ -11,6 +11,8 @@ mod accounting;
 mod backlog;
 pub mod bodies;
 pub mod control;
+#[cfg(test)]
+mod sweep_failures;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
