@@ -14,8 +14,9 @@ export default defineConfig({
   outputDir: '../test-results/playwright',
   timeout: 120_000,
   expect: { timeout: 15_000 },
-  workers: 1,
-  fullyParallel: false,
+  // Two at a time (each test signs in as its own user): 112 → 92 s on the 2-core machine.
+  workers: Number(process.env.E2E_WORKERS ?? 2),
+  fullyParallel: true,
   forbidOnly: !!process.env.CI,
   retries: 0,
   reporter: [['list']],
