@@ -26,7 +26,8 @@ async fn work_backlog(b: &MemoryBackend) {
     b.state().queues.send_work(&m).await.expect("send");
 }
 
-fn seconds_later(seconds: u64) -> DateTime<Utc> {
+/// `seconds` from now (a sweep's clock).
+pub(super) fn seconds_later(seconds: u64) -> DateTime<Utc> {
     Utc::now() + Duration::seconds(seconds as i64)
 }
 

@@ -5,16 +5,11 @@
 
 use std::sync::atomic::Ordering;
 
-use chrono::{DateTime, Duration, Utc};
-
+use super::backlog::seconds_later;
 use super::control::running_with_a_lost_chunk;
 use super::{Backend, MemoryBackend};
 use crate::domain::DISCOVERY;
 use crate::service::sweeper;
-
-fn seconds_later(seconds: u64) -> DateTime<Utc> {
-    Utc::now() + Duration::seconds(seconds as i64)
-}
 
 #[tokio::test]
 async fn a_refused_send_fails_one_redrive_and_the_sweep_goes_on() {
