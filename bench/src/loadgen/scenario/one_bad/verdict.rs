@@ -203,12 +203,16 @@ pub fn judge(
     v
 }
 
+/// The fault phase's p95 over the baseline's, when both phases have one.
+pub fn p95_ratio(baseline: Option<f64>, fault: Option<f64>) -> Option<f64> {
+    Some(fault? / baseline?.max(1.0))
+}
+
 /// The fault phase's p95 against the baseline's: `Ok(ratio)` within [`P95_LIMIT`].
 pub fn compare_p95(baseline: Option<f64>, fault: Option<f64>) -> Result<f64, String> {
-    let (Some(b), Some(f)) = (baseline, fault) else {
+    let (Some(b), Some(f), Some(ratio)) = (baseline, fault, p95_ratio(baseline, fault)) else {
         return Err("a phase has no delivery latency to compare".into());
     };
-    let ratio = f / b.max(1.0);
     if ratio <= P95_LIMIT {
         Ok(ratio)
     } else {
