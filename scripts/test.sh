@@ -52,7 +52,7 @@ kill_tree() { local c; for c in $(pgrep -P "$1"); do kill_tree "$c"; done; kill 
 cleanup() {
   local pid
   for pid in "${jobs[@]}"; do kill_tree "$pid"; done
-  if $stack; then bash scripts/stack.sh stop; stop_bg web; fi
+  if $stack; then bash scripts/stack.sh stop; fi
   if $chaos_stack; then chaos_env scripts/stack.sh stop; fi
 }
 trap cleanup EXIT
@@ -131,10 +131,7 @@ await contract
 
 if $web; then
   step "wizard: browser tests (no other test on their stack: their waits are for a user's eyes)"
-  # A 20 s silence before the status poll is for users; the polling test waits for it twice.
-  export WEB_EVENT_SILENCE_MS=8000 WEB_POLL_INTERVAL_MS=2000 WEB_AUTOSTART_WAIT_MS=30000
-  start_bg web scripts/web.sh serve
-  wait_for "http://127.0.0.1:$WEB_PORT/" 30
+  # Playwright serves the wizard itself, with the test timings of web/e2e/playwright.config.ts.
   scripts/web.sh test-e2e
 fi
 

@@ -56,7 +56,7 @@ export default defineConfig({
       // (5 s in the app): the tests assert the server started it, also on a loaded machine.
       WEB_AUTOSTART_WAIT_MS: process.env.WEB_AUTOSTART_WAIT_MS ?? '30000',
       // Users get 20 s of silence before the status poll, every 5 s; the polling test waits
-      // for both, so the test server shortens them (scripts/test.sh serves with the same).
+      // for both, so the test server shortens them.
       WEB_EVENT_SILENCE_MS: process.env.WEB_EVENT_SILENCE_MS ?? '8000',
       WEB_POLL_INTERVAL_MS: process.env.WEB_POLL_INTERVAL_MS ?? '2000',
     },
