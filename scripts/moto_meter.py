@@ -3,6 +3,11 @@
 installs it; `GET /_meter` answers the totals as JSON (the local gateway's `/_local/usage` reads
 it, docs/DEPLOY.md "What a campaign costs" prices it).
 
+Requests are always counted; DynamoDB's request units only while `POST /_meter {"units": true}`
+turned them on (`"units"` in the answer says which; the cost benchmark turns them on through
+`POST /_local/usage`). Sizing every item before and after each write was a fifth of moto's CPU
+under load, paid by every `make dev` and test run that never reads it (issue 19).
+
 Who asked: the `x-local-caller` header, which the local gateway's SDK HTTP client sets on every
 request (`fn:<function>` inside a handler invocation, `esm:<function>` for the event-source
 mapping pollers it emulates, `gateway` for its own set-up calls); requests without it (a test's
@@ -52,14 +57,17 @@ _totals_lock = threading.Lock()
 _totals: dict[tuple[str, str, str, str], dict[str, float]] = {}
 _backends: list = []
 _started = time.time()
+# DynamoDB request units are metered only while this is on (POST /_meter {"units": true}).
+_units_on = False
 
 
 def _req():
-    return getattr(_local, "req", None)
+    """The request being metered, when DynamoDB's request units are on; else None."""
+    return getattr(_local, "req", None) if _units_on else None
 
 
 def _add(service: str, op: str, table: str, **values: float) -> None:
-    req = _req()
+    req = getattr(_local, "req", None)
     caller = req["caller"] if req else "other"
     key = (caller, service, op, table)
     with _totals_lock:
@@ -303,12 +311,31 @@ class Meter:
                 {"caller": c, "service": s, "op": o, "table": t, **v}
                 for (c, s, o, t), v in sorted(_totals.items())
             ]
-        body = json.dumps({"since": _started, "at": time.time(), "rows": rows, "storage": storage}).encode()
+        body = json.dumps(
+            {"since": _started, "at": time.time(), "units": _units_on, "rows": rows, "storage": storage}
+        ).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
+    def switch_units(self, environ, start_response):
+        """`POST /_meter {"units": true|false}`: DynamoDB request units on or off."""
+        global _units_on
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            units = json.loads(environ["wsgi.input"].read(length) if length else b"{}")["units"]
+            if not isinstance(units, bool):
+                raise TypeError(units)
+        except (ValueError, KeyError, TypeError):
+            body = b'{"error": "expected {\\"units\\": true|false}"}'
+            start_response("400 Bad Request", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        _units_on = units
+        return self.report(start_response)
+
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") == "/_meter" and environ.get("REQUEST_METHOD") == "GET":
+        if environ.get("PATH_INFO") == "/_meter":
+            if environ.get("REQUEST_METHOD") == "POST":
+                return self.switch_units(environ, start_response)
             return self.report(start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if not target:

@@ -77,11 +77,13 @@ def run():
             failures.append("a committed transaction did not delete")
     failures += _query_self_test()
     failures += _sqs_self_test()
+    failures += _meter_self_test()
+    failures += _sqs_recount_self_test()
     for failure in failures:
         print(f"moto_server self-test: {failure}", file=sys.stderr)
     if failures:
         sys.exit(1)
-    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once")
+    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, request units metered only when on")
 
 
 def _query_self_test():
@@ -201,3 +203,103 @@ def _sqs_self_test(senders=4, per_sender=300, consumers=4):
     return failures
 
 
+
+
+def _meter_self_test():
+    """The meter counts every request, and DynamoDB's request units only while switched on
+    (`POST /_meter {"units": true}`); a malformed switch is refused."""
+    import io
+    import json
+
+    import boto3
+    import moto_meter
+    from moto import mock_aws
+
+    key = {"id": {"S": "x"}}
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="metered",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.put_item(TableName="metered", Item={**key, "v": {"S": "1"}})
+
+        def app(environ, start_response):
+            ddb.get_item(TableName="metered", Key=key)
+            start_response("200 OK", [])
+            return [b"{}"]
+
+        meter = moto_meter.Meter(app, threading.RLock())
+        statuses = []
+
+        def call(method, path, body=b"", target=""):
+            environ = {
+                "PATH_INFO": path,
+                "REQUEST_METHOD": method,
+                "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": io.BytesIO(body),
+                "HTTP_X_AMZ_TARGET": target,
+                "HTTP_X_LOCAL_CALLER": "self-test",
+            }
+            answer = b"".join(meter(environ, lambda status, headers: statuses.append(status)))
+            return json.loads(answer)
+
+        def get_item_row():
+            call("POST", "/", json.dumps({"TableName": "metered", "Key": key}).encode(), "DynamoDB_20120810.GetItem")
+            rows = call("GET", "/_meter")["rows"]
+            return {k: v for r in rows if r["caller"] == "self-test" and r["op"] == "GetItem" for k, v in r.items()}
+
+        failures = []
+        off = get_item_row()
+        if off.get("requests") != 1 or "rru" in off:
+            failures.append(f"meter: units off, a GetItem counted {off}")
+        if call("POST", "/_meter", b'{"units": true}').get("units") is not True:
+            failures.append("meter: units not switched on")
+        on = get_item_row()
+        if on.get("requests") != 2 or on.get("rru") != 0.5:
+            failures.append(f"meter: units on, two GetItems counted {on}")
+        call("POST", "/_meter", b'{"units": "yes"}')
+        if not statuses[-1].startswith("400"):
+            failures.append(f"meter: a malformed switch answered {statuses[-1]}")
+        call("POST", "/_meter", b'{"units": false}')
+        if get_item_row().get("rru") != 0.5:
+            failures.append("meter: units switched off still counted")
+    return failures
+
+
+def _sqs_recount_self_test(backlog=500):
+    """A receive from a queue with a backlog does not build the queue's attributes (its message
+    counts: a pass over the whole queue) for each message it returns; messages still expire
+    after the queue's retention period and stay invisible until their visibility timeout."""
+    from moto import mock_aws
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import Queue, sqs_backends
+
+    failures = []
+    builds = []
+    attributes = Queue.attributes
+    Queue.attributes = property(lambda self: builds.append(1) or attributes.fget(self))
+    try:
+        with mock_aws():
+            sqs = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+            sqs.create_queue("backlog", VisibilityTimeout="300")
+            for i in range(backlog):
+                sqs.send_message("backlog", f"m{i}")
+            builds.clear()
+            got = sqs.receive_message("backlog", 10, 0, 300)
+            if len(got) != 10:
+                failures.append(f"SQS recount: a receive of 10 from {backlog} returned {len(got)}")
+            if builds:
+                failures.append(f"SQS recount: one receive built the queue's attributes {len(builds)} times")
+            if len(sqs.receive_message("backlog", 10, 0, 300)) != 10 or sqs.get_queue("backlog").approximate_number_of_messages != backlog - 20:
+                failures.append("SQS recount: received messages did not turn invisible")
+            sqs.create_queue("short", MessageRetentionPeriod="60")
+            sqs.send_message("short", "old")
+            sqs.get_queue("short")._messages[0].sent_timestamp -= 61_000
+            if sqs.receive_message("short", 10, 0, 30):
+                failures.append("SQS recount: a message past its retention period was received")
+    finally:
+        Queue.attributes = attributes
+    return failures

@@ -5,6 +5,9 @@
 //!
 //! - `GET /_local/usage`: the totals since the gateway started, and moto's `/_meter` of each moto
 //!   process. Counters only grow: a client takes two readings and subtracts them.
+//! - `POST /_local/usage {"units": true|false}`: turns moto's DynamoDB request units on or off in
+//!   every moto process (off by default: sizing every write costs moto a fifth of its CPU), then
+//!   answers the reading.
 //! - Lambda: one invocation per handler run the gateway makes (through
 //!   [`crate::profile::invocation`] or the HTTP API layer), its wall time rounded up to 1 ms as
 //!   Lambda bills it, and the part of it spent waiting for AWS (moto) calls, timed by the SDK
@@ -181,8 +184,24 @@ pub fn snapshot() -> Value {
     })
 }
 
+/// `POST /_local/usage {"units": bool}`: moto's request units on or off, then the reading.
+async fn switch_units(State(gw): State<Gateway>, axum::Json(body): axum::Json<Units>) -> Response {
+    reading(&gw, Some(body.units)).await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Units {
+    units: bool,
+}
+
 /// `GET /_local/usage`: the gateway's counters and each moto process's meter.
 async fn usage(State(gw): State<Gateway>) -> Response {
+    reading(&gw, None).await
+}
+
+/// The reading, after switching moto's request units when `units` says so.
+async fn reading(gw: &Gateway, units: Option<bool>) -> Response {
     let mut endpoints = vec![gw.moto_endpoint.clone()];
     if gw.moto_sqs_endpoint != gw.moto_endpoint {
         endpoints.push(gw.moto_sqs_endpoint.clone());
@@ -190,7 +209,11 @@ async fn usage(State(gw): State<Gateway>) -> Response {
     let mut moto = Vec::new();
     for endpoint in endpoints {
         let url = format!("{}/_meter", endpoint.trim_end_matches('/'));
-        let meter = match gw.http.get(&url).send().await {
+        let request = match units {
+            Some(units) => gw.http.post(&url).json(&json!({ "units": units })),
+            None => gw.http.get(&url),
+        };
+        let meter = match request.send().await {
             Ok(r) if r.status().is_success() => r.json::<Value>().await.map_err(|e| e.to_string()),
             Ok(r) => Err(format!("{url}: HTTP {}", r.status())),
             Err(e) => Err(format!("{url}: {e}")),
@@ -216,7 +239,10 @@ async fn usage(State(gw): State<Gateway>) -> Response {
 /// `/_local/usage` (merged into the HTTP API's router).
 pub fn router(gw: Gateway) -> Router {
     Router::new()
-        .route("/_local/usage", axum::routing::get(usage))
+        .route(
+            "/_local/usage",
+            axum::routing::get(usage).post(switch_units),
+        )
         .with_state(gw)
 }
 

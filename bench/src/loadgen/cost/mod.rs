@@ -129,6 +129,9 @@ pub async fn run(http: &reqwest::Client, run_deadline: Instant) -> Value {
         "cost: {} campaigns of {} domains per run, {} % resolving",
         cfg.campaigns, cfg.domains, cfg.resolved_percent
     );
+    if let Err(e) = usage::units_on(http, &integration_tests::api_url()).await {
+        return failed(e);
+    }
     let started = Instant::now();
     let site = site::Site::start(cfg.domains, cfg.resolved_percent).await;
     let mut runs = Vec::new();

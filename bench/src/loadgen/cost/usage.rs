@@ -135,8 +135,41 @@ fn storage_of(reading: &Value) -> BTreeMap<String, f64> {
     out
 }
 
+/// Turns moto's DynamoDB request units on (`POST /_local/usage`; moto meters requests only by
+/// default) and answers that reading.
+pub async fn units_on(http: &reqwest::Client, api_url: &str) -> Result<Value, String> {
+    let url = format!("{api_url}/_local/usage");
+    let r = http
+        .post(&url)
+        .json(&serde_json::json!({"units": true}))
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let status = r.status();
+    let body: Value = r.json().await.map_err(|e| format!("{url}: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("{url}: HTTP {status}: {body}"));
+    }
+    Ok(body)
+}
+
+/// Every moto meter of the reading counted request units (no zeros for units never metered).
+fn units_were_on(reading: &Value) -> Result<(), String> {
+    for moto in reading["moto"].as_array().into_iter().flatten() {
+        if moto["meter"]["units"] != Value::Bool(true) {
+            return Err(format!(
+                "moto at {} did not meter request units (POST /_local/usage {{\"units\": true}} first)",
+                moto["endpoint"]
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What happened between the readings `before` and `after`.
 pub fn delta(before: &Value, after: &Value) -> Result<Usage, String> {
+    units_were_on(before)?;
+    units_were_on(after)?;
     let d = |path: &[&str]| {
         let get = |v: &Value| path.iter().fold(v.clone(), |v, k| v[*k].clone());
         grew(&path.join("."), num(&get(before)), num(&get(after)))
@@ -220,7 +253,7 @@ mod tests {
             "functions": {"api": {"invocations": invocations, "errors": 0, "billedMs": 3 * invocations, "durationUs": 2500 * invocations, "awsWaitUs": 1000 * invocations}},
             "httpApi": {"requests": invocations, "billedRequests": invocations},
             "webSocket": {"messagesIn": 0, "messagesOut": 2 * invocations, "billedMessages": 2 * invocations, "connections": 1, "open": 0, "connectionSeconds": 30.0, "connectionMinutesRoundedUp": 1},
-            "moto": [{"endpoint": "x", "meter": {"rows": [
+            "moto": [{"endpoint": "x", "meter": {"units": true, "rows": [
                 {"caller": "fn:api", "service": "dynamodb", "op": "PutItem", "table": "t", "requests": invocations, "items": invocations, "wru": wru, "indexWru": 1.0}
             ], "storage": {"t": {"items": 1, "bytes": bytes, "indexes": {}}}}}]
         })
@@ -247,5 +280,13 @@ mod tests {
     fn a_counter_going_backwards_is_an_error() {
         let e = delta(&reading(5, 7.0, 1), &reading(2, 2.0, 1)).unwrap_err();
         assert!(e.contains("restarted"), "{e}");
+    }
+
+    #[test]
+    fn readings_without_request_units_are_an_error() {
+        let mut off = reading(2, 0.0, 1);
+        off["moto"][0]["meter"]["units"] = json!(false);
+        let e = delta(&off, &reading(5, 7.0, 1)).unwrap_err();
+        assert!(e.contains("did not meter request units"), "{e}");
     }
 }
