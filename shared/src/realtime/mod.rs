@@ -1,6 +1,7 @@
 //! Real-time events (EVENTS.md): the stream publisher (committed change → events → every
 //! subscribed connection) and the WebSocket routes.
 
+pub mod batch_subscribers;
 pub mod failing;
 pub mod publisher;
 #[cfg(test)]

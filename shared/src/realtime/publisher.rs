@@ -1,6 +1,6 @@
 //! The stream publisher: committed change → events (`crate::events`) → every subscribed
 //! connection of the campaign's owner. Subscribers are found by two key lookups (campaign topic
-//! and owner topic), never a scan. One connection's failure never affects the others: a
+//! and owner topic, the owner's once per batch: `batch_subscribers.rs`), never a scan. One connection's failure never affects the others: a
 //! transient push failure is retried a few times within the invocation (bounded in count and
 //! time), then counted and dropped, and a connection that kept failing is tried once per record
 //! until a push to it succeeds (`failing.rs`); a closed connection (410) is forgotten. Pushes go
@@ -16,6 +16,7 @@ use chrono::Utc;
 use futures_util::{FutureExt, StreamExt};
 use tracing::Instrument;
 
+use super::batch_subscribers::BatchSubscribers;
 use super::failing::FailingConnections;
 use super::push::{Push, PushError};
 use super::throttle::{PROGRESS_INTERVAL, ProgressThrottle};
@@ -24,7 +25,7 @@ use crate::error::AppError;
 use crate::events::{EventType, PhaseEvent, derive_events_at};
 use crate::lambda::CampaignChange;
 use crate::state::AppState;
-use crate::store::{Subscriber, Topic};
+use crate::store::Subscriber;
 use crate::telemetry;
 
 /// Pushes to different connections run concurrently, at most this many at a time.
@@ -121,20 +122,22 @@ impl Publisher {
         state: &AppState,
         event: StreamEvent,
     ) -> DynamoDbEventResponse {
+        let batch = BatchSubscribers::default();
         let runs = crate::lambda::group_by_campaign(&event)
             .into_iter()
-            .map(|group| self.publish_group(state, group));
+            .map(|group| self.publish_group(state, group, &batch));
         crate::lambda::run_campaign_groups(runs).await
     }
 
     /// One campaign's records of a batch, in order; the position and sequence number of the
     /// record that failed, if one did. The subscribers are read once for the group: a connection
     /// that subscribes later read the campaign's status after every record of the batch was
-    /// committed, so it has nothing to miss.
+    /// committed, so it has nothing to miss (the owner's topic: once per batch, `batch`).
     async fn publish_group(
         &self,
         state: &AppState,
         group: Vec<crate::lambda::Positioned>,
+        batch: &BatchSubscribers,
     ) -> Option<(usize, Option<String>)> {
         let mut subscribers = None;
         // A progress event that a later record of this batch supersedes (newer progress, or the
@@ -163,7 +166,7 @@ impl Publisher {
             let span = crate::lambda::record_span(&change);
             let sequence = change.sequence_number.clone();
             let run = self
-                .publish(state, change, &superseded, &mut subscribers)
+                .publish(state, change, &superseded, &mut subscribers, batch)
                 .instrument(span.clone());
             let result = AssertUnwindSafe(run).catch_unwind().await;
             let _enter = span.enter();
@@ -191,7 +194,8 @@ impl Publisher {
         state: &AppState,
         change: CampaignChange,
     ) -> Result<FanOut, AppError> {
-        self.publish(state, change, &[], &mut None).await
+        self.publish(state, change, &[], &mut None, &BatchSubscribers::default())
+            .await
     }
 
     /// [`Publisher::handle_change`] with the campaign's subscribers read once per batch
@@ -202,6 +206,7 @@ impl Publisher {
         change: CampaignChange,
         superseded: &[PhaseName],
         subscribers: &mut Option<Vec<Subscriber>>,
+        batch: &BatchSubscribers,
     ) -> Result<FanOut, AppError> {
         let Some(campaign) = change.new.as_ref().or(change.old.as_ref()) else {
             return Ok(FanOut::default());
@@ -227,7 +232,7 @@ impl Publisher {
         let mut lookup_ms = 0;
         if subscribers.is_none() {
             let started = Instant::now();
-            *subscribers = Some(subscribers_of(state, campaign).await?);
+            *subscribers = Some(batch.of(state, campaign).await?);
             lookup_ms = started.elapsed().as_millis() as u64;
         }
         let targets = subscribers.as_mut().map(std::mem::take).unwrap_or_default();
@@ -360,19 +365,5 @@ pub async fn subscribers_of(
     state: &AppState,
     campaign: &Campaign,
 ) -> Result<Vec<Subscriber>, AppError> {
-    let now = Utc::now().timestamp();
-    let repo = &state.ws;
-    let by_campaign = Topic::Campaign(campaign.id);
-    let by_owner = Topic::Owner(campaign.owner_id.clone());
-    let (a, b) = futures_util::future::join(
-        repo.subscribers(&by_campaign, now),
-        repo.subscribers(&by_owner, now),
-    )
-    .await;
-    let mut seen = std::collections::HashSet::new();
-    Ok(a?
-        .into_iter()
-        .chain(b?)
-        .filter(|s| s.owner_id == campaign.owner_id && seen.insert(s.connection_id.clone()))
-        .collect())
+    BatchSubscribers::default().of(state, campaign).await
 }

@@ -54,6 +54,8 @@ pub struct Memory {
     pub idempotency: Mutex<HashMap<String, StoredRecord>>,
     pub connections: Mutex<HashMap<String, Connection>>,
     pub subscriptions: Mutex<BTreeMap<(String, String), Subscriber>>,
+    /// Topic lookups made (`WsStore::subscribers`), for the tests that count them.
+    pub subscriber_reads: std::sync::atomic::AtomicUsize,
     pub sent: Mutex<VecDeque<Sent>>,
     pub retries: Mutex<Vec<(QueueName, String, i32)>>,
     pub stream_failures: Mutex<VecDeque<ReceivedMessage>>,

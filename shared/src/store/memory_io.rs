@@ -74,6 +74,8 @@ impl WsStore for Memory {
 
     fn subscribers<'a>(&'a self, topic: &'a Topic, now: i64) -> StoreFuture<'a, Vec<Subscriber>> {
         let key = topic.key();
+        self.subscriber_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let subs = lock(&self.subscriptions)
             .iter()
             .filter(|((t, _), s)| *t == key && s.expires_at > now)
