@@ -79,11 +79,12 @@ def run():
     failures += _sqs_self_test()
     failures += _meter_self_test()
     failures += _sqs_recount_self_test()
+    failures += _fast_requests_self_test()
     for failure in failures:
         print(f"moto_server self-test: {failure}", file=sys.stderr)
     if failures:
         sys.exit(1)
-    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, request units metered only when on")
+    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, data-plane requests read as moto reads them, request units metered only when on")
 
 
 def _query_self_test():
@@ -302,4 +303,81 @@ def _sqs_recount_self_test(backlog=500):
                 failures.append("SQS recount: a message past its retention period was received")
     finally:
         Queue.attributes = attributes
+    return failures
+
+
+def _fast_requests_self_test():
+    """moto_server's `json.loads` of DynamoDB data-plane requests gives what moto's model-driven
+    parser gives, and is what reads them (a request with a binary value still goes to moto's)."""
+    import json
+
+    import moto_server
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.moto_server.werkzeug_app import BackendRequest
+    from werkzeug.test import EnvironBuilder
+
+    original = DynamoHandler.parse_parameters
+    model_parsed = []
+
+    def counted(self, request):
+        model_parsed.append(self._get_action())
+        original(self, request)
+
+    item = {
+        "id": {"S": "c-1"},
+        "n": {"N": "42"},
+        "flag": {"BOOL": True},
+        "nothing": {"NULL": True},
+        "tags": {"SS": ["a", "b"]},
+        "phases": {"L": [{"M": {"phase": {"S": "discovery"}, "chunk": {"N": "3"}}}]},
+    }
+    requests = {
+        "PutItem": {"TableName": "t", "Item": item, "ConditionExpression": "attribute_not_exists(id)"},
+        "Query": {
+            "TableName": "t",
+            "IndexName": "byOwner",
+            "KeyConditionExpression": "ownerId = :o AND createdAt <= :c",
+            "ExpressionAttributeValues": {":o": {"S": "u"}, ":c": {"N": "1"}},
+            "Limit": 25,
+            "ScanIndexForward": False,
+        },
+        "TransactWriteItems": {
+            "TransactItems": [
+                {"Put": {"TableName": "t", "Item": item}},
+                {
+                    "Update": {
+                        "TableName": "q",
+                        "Key": {"id": {"S": "u"}},
+                        "UpdateExpression": "ADD used :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+            ]
+        },
+        "GetItem": {"TableName": "t", "Key": {"id": {"B": "AAE="}}, "ConsistentRead": True},
+    }
+    failures = []
+    DynamoHandler.parse_parameters = counted
+    try:
+        moto_server._fast_requests()
+        for op, body in requests.items():
+            raw = json.dumps(body).encode()
+            request = EnvironBuilder(
+                method="POST",
+                path="/",
+                data=raw,
+                headers={"X-Amz-Target": f"DynamoDB_20120810.{op}", "Content-Type": "application/x-amz-json-1.0"},
+            ).get_request(BackendRequest)
+            handler = DynamoHandler()
+            model_parsed.clear()
+            handler.setup_class(request, "http://localhost/", request.headers)
+            fast = handler.params
+            original(handler, request)
+            binary = op == "GetItem"
+            if bool(model_parsed) != binary:
+                failures.append(f"fast requests: {op} was read by {'moto' if model_parsed else 'json.loads'}")
+            if fast != handler.params:
+                failures.append(f"fast requests: {op} read as {fast}, moto reads {handler.params}")
+    finally:
+        DynamoHandler.parse_parameters = original
     return failures
