@@ -265,7 +265,7 @@ pub async fn send_queued_auto_start(state: &AppState, campaign: &Campaign) {
         correlation_id: campaign.correlation_id.clone(),
         requested_at,
     };
-    match state.queues.send_auto_start(&message).await {
+    match state.queues.send_auto_start(&message, 0).await {
         Ok(()) => tracing::info!(campaignId = %campaign.id, %phase, "auto-start queued"),
         Err(e) => tracing::warn!(
             campaignId = %campaign.id, error = %e,

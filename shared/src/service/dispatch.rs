@@ -13,14 +13,24 @@ use crate::state::AppState;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dispatch {
     Work(PhaseWorkMessage),
-    AutoStart(AutoStartMessage),
+    /// An auto-start message, hidden for this many seconds first.
+    AutoStart(AutoStartMessage, i32),
 }
+
+/// How long the outbox's copy of a new campaign's auto-start stays hidden (decision 46). The
+/// API sent the same message itself a moment earlier (the fast path); delivered together, the
+/// two raced for the same start, and under load a third of the losers' conditional writes and
+/// re-reads were that race. Hidden for a few seconds, the copy finds the start made (one read)
+/// or, when the API's send was lost, starts it a few seconds late; the sweeper stays the last
+/// resort.
+pub const OUTBOX_COPY_DELAY_SECONDS: i32 = 5;
 
 /// Pure: the messages a change from `old` to `new` calls for:
 ///  - a running phase that just started, resumed or was re-driven, or whose next chunk moved →
 ///    its next chunk (of its current run);
 ///  - a newly queued auto-start (any phase, the first one included: the API's own send is only
-///    the fast path) or a re-driven one → its message.
+///    the fast path, so a new campaign's copy waits [`OUTBOX_COPY_DELAY_SECONDS`]) or a re-driven
+///    one → its message.
 pub fn dispatches(old: Option<&Campaign>, new: &Campaign) -> Vec<Dispatch> {
     let mut out = Vec::new();
     for phase in &new.phases {
@@ -46,13 +56,21 @@ pub fn dispatches(old: Option<&Campaign>, new: &Campaign) -> Vec<Dispatch> {
                 b.auto_start.status != AutoStartStatus::Queued
                     || b.auto_start.requested_at != Some(requested_at)
             });
-            if new_request || redriven(recovery(Some(phase)), recovery(before)) {
-                out.push(Dispatch::AutoStart(AutoStartMessage {
+            let redrive = redriven(recovery(Some(phase)), recovery(before));
+            if new_request || redrive {
+                // A new campaign's request was sent by the API as well (create).
+                let delay = if old.is_none() && !redrive {
+                    OUTBOX_COPY_DELAY_SECONDS
+                } else {
+                    0
+                };
+                let m = AutoStartMessage {
                     campaign_id: new.id,
                     phase: phase.phase,
                     correlation_id: new.correlation_id.clone(),
                     requested_at,
-                }));
+                };
+                out.push(Dispatch::AutoStart(m, delay));
             }
         }
     }
@@ -80,12 +98,13 @@ pub fn in_flight(c: &Campaign) -> Vec<Dispatch> {
         if phase.auto_start.status == AutoStartStatus::Queued
             && let Some(requested_at) = phase.auto_start.requested_at
         {
-            out.push(Dispatch::AutoStart(AutoStartMessage {
+            let m = AutoStartMessage {
                 campaign_id: c.id,
                 phase: phase.phase,
                 correlation_id: c.correlation_id.clone(),
                 requested_at,
-            }));
+            };
+            out.push(Dispatch::AutoStart(m, 0));
         }
     }
     out
@@ -94,7 +113,7 @@ pub fn in_flight(c: &Campaign) -> Vec<Dispatch> {
 pub async fn send(state: &AppState, dispatch: &Dispatch) -> Result<(), AppError> {
     match dispatch {
         Dispatch::Work(m) => state.queues.send_work(m).await,
-        Dispatch::AutoStart(m) => state.queues.send_auto_start(m).await,
+        Dispatch::AutoStart(m, delay) => state.queues.send_auto_start(m, *delay).await,
     }
 }
 
@@ -109,4 +128,47 @@ pub async fn handle_change(state: &AppState, change: CampaignChange) -> Result<(
         tracing::debug!(dispatch = ?d, "dispatched");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::{CampaignConfig, Mode, PIPELINE};
+
+    fn campaign(mode: Mode) -> Campaign {
+        let (id, config) = (uuid::Uuid::new_v4(), CampaignConfig::default());
+        Campaign::new(
+            id,
+            "owner",
+            "c".into(),
+            mode,
+            config,
+            "corr".into(),
+            Utc::now(),
+        )
+    }
+
+    #[test]
+    fn a_new_campaigns_copy_waits_and_a_later_request_does_not() {
+        let created = campaign(Mode::FullSequence);
+        match dispatches(None, &created).as_slice() {
+            [Dispatch::AutoStart(m, delay)] => {
+                assert_eq!((m.campaign_id, m.phase), (created.id, PIPELINE[0]));
+                assert_eq!(*delay, OUTBOX_COPY_DELAY_SECONDS);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Manual, then Full Auto: the API sent it too, but this is not the create's record; a
+        // request queued by any later write (auto-advance, mode change) goes out at once.
+        let manual = campaign(Mode::StepByStep);
+        assert!(dispatches(None, &manual).is_empty());
+        let mut full = manual.clone();
+        full.change_mode(Mode::FullSequence, Utc::now());
+        match dispatches(Some(&manual), &full).as_slice() {
+            [Dispatch::AutoStart(_, 0)] => {}
+            other => panic!("{other:?}"),
+        }
+    }
 }

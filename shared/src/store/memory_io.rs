@@ -115,7 +115,11 @@ impl Memory {
 }
 
 impl Queues for Memory {
-    fn send_auto_start<'a>(&'a self, m: &'a AutoStartMessage) -> StoreFuture<'a, ()> {
+    fn send_auto_start<'a>(
+        &'a self,
+        m: &'a AutoStartMessage,
+        _delay_seconds: i32,
+    ) -> StoreFuture<'a, ()> {
         self.send(Sent::AutoStart(m.clone()))
     }
 

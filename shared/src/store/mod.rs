@@ -231,7 +231,13 @@ pub struct ReceivedMessage {
 
 /// The SQS queues.
 pub trait Queues: Send + Sync {
-    fn send_auto_start<'a>(&'a self, m: &'a AutoStartMessage) -> StoreFuture<'a, ()>;
+    /// Sends an auto-start message, hidden for `delay_seconds` first (SQS `DelaySeconds`; the
+    /// memory queue ignores it: its tests hand messages over themselves).
+    fn send_auto_start<'a>(
+        &'a self,
+        m: &'a AutoStartMessage,
+        delay_seconds: i32,
+    ) -> StoreFuture<'a, ()>;
     fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()>;
     /// Hides a received message for `seconds` (its retry backoff).
     fn retry_later<'a>(

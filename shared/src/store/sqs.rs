@@ -31,6 +31,7 @@ impl SqsQueues {
         url: &str,
         message: &T,
         correlation_id: &str,
+        delay_seconds: i32,
     ) -> Result<(), AppError> {
         let body = serde_json::to_string(message).map_err(AppError::internal)?;
         let attribute = MessageAttributeValue::builder()
@@ -44,6 +45,7 @@ impl SqsQueues {
             .queue_url(url)
             .message_body(body)
             .message_attributes(CORRELATION_ATTRIBUTE, attribute)
+            .set_delay_seconds((delay_seconds > 0).then_some(delay_seconds))
             .send()
             .await
             .map_err(classify_sdk_error)?;
@@ -52,12 +54,16 @@ impl SqsQueues {
 }
 
 impl Queues for SqsQueues {
-    fn send_auto_start<'a>(&'a self, m: &'a AutoStartMessage) -> StoreFuture<'a, ()> {
-        Box::pin(self.send(&self.autostart_url, m, &m.correlation_id))
+    fn send_auto_start<'a>(
+        &'a self,
+        m: &'a AutoStartMessage,
+        delay_seconds: i32,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(self.send(&self.autostart_url, m, &m.correlation_id, delay_seconds))
     }
 
     fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()> {
-        Box::pin(self.send(&self.phase_work_url, m, &m.correlation_id))
+        Box::pin(self.send(&self.phase_work_url, m, &m.correlation_id, 0))
     }
 
     fn retry_later<'a>(

@@ -98,7 +98,7 @@ async fn only_the_phases_own_queue_counts() {
         correlation_id: "someone-else".into(),
         requested_at: Utc::now(),
     };
-    b.state().queues.send_auto_start(&m).await.expect("send");
+    b.state().queues.send_auto_start(&m, 0).await.expect("send");
     let stale = b.state().settings.stale_phase_seconds;
     let report = sweeper::sweep(b.state(), seconds_later(stale + 1), None)
         .await
