@@ -1,13 +1,17 @@
-//! The subscribers of one stream batch: a campaign's own topic is read once per campaign (as
-//! before), its owner's topic once per owner and batch instead of once per record. Under the
-//! 50-wizard load every record had its own group (a batch seldom holds two records of one
-//! campaign), so the owner's topic was read for every record: a third of moto's DynamoDB
-//! requests (issue 19).
+//! The subscribers of one stream batch: its owner's topic is read once per owner and batch
+//! instead of once per record, and a campaign's own topic only when the owner's topic holds a
+//! campaign-subscription marker (`store::dynamo_ws`: one of the owner's connections subscribed
+//! to a single campaign). Under the 50-wizard load every record had its own group (a batch seldom
+//! holds two records of one campaign) and both topics were read for every record: a third of
+//! moto's DynamoDB requests (issue 19). With `*` subscribers only, a record costs at most one
+//! lookup.
 //!
 //! Invariant (the same that lets a group read its campaign's subscribers once): every record of
 //! a batch was committed before the batch was read, so a connection that subscribes after a
 //! lookup made while the batch is published reads the campaign's status (EVENTS.md: subscribe,
-//! then resync) after those commits and misses nothing. Nothing outlives the batch.
+//! then resync) after those commits and misses nothing. The same holds for a campaign topic
+//! skipped for want of a marker: the marker is written before the campaign subscription, so a
+//! subscription the owner lookup could not see was made after it. Nothing outlives the batch.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,7 +33,7 @@ pub struct BatchSubscribers {
 impl BatchSubscribers {
     /// The live connections subscribed to `campaign` or to all of its owner's campaigns, once
     /// each; the owner's topic is read at most once per batch (a failed read is tried again by
-    /// the next record that needs it).
+    /// the next record that needs it), the campaign's only when the owner's holds a marker.
     pub async fn of(
         &self,
         state: &AppState,
@@ -44,14 +48,19 @@ impl BatchSubscribers {
             .entry(owner.clone())
             .or_default()
             .clone();
-        let by_campaign = Topic::Campaign(campaign.id);
         let by_owner = Topic::Owner(owner);
-        let (a, b) = futures_util::future::join(
-            state.ws.subscribers(&by_campaign, now),
-            cell.get_or_try_init(|| state.ws.subscribers(&by_owner, now)),
-        )
-        .await;
-        Ok(merge(campaign, a?, b?.iter().cloned()))
+        let owners = cell
+            .get_or_try_init(|| state.ws.subscribers(&by_owner, now))
+            .await?;
+        let by_campaign = if owners.iter().any(Subscriber::is_campaign_marker) {
+            state
+                .ws
+                .subscribers(&Topic::Campaign(campaign.id), now)
+                .await?
+        } else {
+            Vec::new()
+        };
+        Ok(merge(campaign, by_campaign, owners.iter().cloned()))
     }
 }
 
@@ -66,7 +75,11 @@ pub fn merge(
     by_campaign
         .into_iter()
         .chain(by_owner)
-        .filter(|s| s.owner_id == campaign.owner_id && seen.insert(s.connection_id.clone()))
+        .filter(|s| {
+            s.owner_id == campaign.owner_id
+                && !s.is_campaign_marker()
+                && seen.insert(s.connection_id.clone())
+        })
         .collect()
 }
 
@@ -132,8 +145,9 @@ mod tests {
         );
         assert_eq!(ids(&batch.of(&state, &b).await.unwrap()), ["ann-all"]);
         assert_eq!(ids(&batch.of(&state, &other).await.unwrap()), ["bob-all"]);
-        // Three campaign topics, two owner topics (ann's once for both of her campaigns).
-        assert_eq!(reads() - before, 5);
+        // Two owner topics (ann's once for both of her campaigns); ann's two campaign topics (her
+        // topic holds ann-a's marker), not bob's (no marker in his).
+        assert_eq!(reads() - before, 4);
 
         // A new batch reads again: a subscription made since is seen.
         subscribed(&state, "ann-new", "ann", Topic::Owner("ann".into())).await;
@@ -141,5 +155,26 @@ mod tests {
         let mut got = ids(&next.of(&state, &b).await.unwrap()).join(",");
         got = got.replace("ann-new,ann-all", "ann-all,ann-new");
         assert_eq!(got, "ann-all,ann-new");
+
+        // ann-a gone: its marker too, so ann's campaign topics are no longer read.
+        state.ws.forget("ann-a", &[]).await.unwrap();
+        let last = BatchSubscribers::default();
+        let before = reads();
+        assert_eq!(last.of(&state, &a).await.unwrap().len(), 2);
+        assert_eq!(reads() - before, 1);
+    }
+
+    #[tokio::test]
+    async fn a_campaign_subscription_made_after_the_marker_check_is_found_by_the_next_batch() {
+        let (state, _) = AppState::in_memory(Settings::for_tests(), AddressPolicy::default());
+        let c = campaign("ann");
+        subscribed(&state, "ann-all", "ann", Topic::Owner("ann".into())).await;
+        assert_eq!(
+            ids(&BatchSubscribers::default().of(&state, &c).await.unwrap()),
+            ["ann-all"]
+        );
+        subscribed(&state, "ann-c", "ann", Topic::Campaign(c.id)).await;
+        let got = BatchSubscribers::default().of(&state, &c).await.unwrap();
+        assert_eq!(ids(&got), ["ann-c", "ann-all"]);
     }
 }

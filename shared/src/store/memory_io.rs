@@ -6,7 +6,7 @@ use super::memory::{Memory, Sent, lock, ready};
 use super::streams::BatchInfo;
 use super::{
     Connection, QueueName, Queues, ReceivedMessage, StoreFuture, StreamReader, Subscribed,
-    Subscriber, Topic, WsStore,
+    Subscriber, Topic, WsStore, campaign_marker,
 };
 use std::sync::atomic::Ordering;
 
@@ -51,7 +51,19 @@ impl WsStore for Memory {
             None => Subscribed::NoConnection,
         };
         if outcome != Subscribed::AtLimit {
-            lock(&self.subscriptions).insert(
+            let mut subs = lock(&self.subscriptions);
+            if matches!(topic, Topic::Campaign(_)) {
+                let marker = campaign_marker(connection);
+                subs.insert(
+                    (Topic::Owner(owner.to_string()).key(), marker.clone()),
+                    Subscriber {
+                        connection_id: marker,
+                        owner_id: owner.to_string(),
+                        expires_at,
+                    },
+                );
+            }
+            subs.insert(
                 (key, connection.to_string()),
                 Subscriber {
                     connection_id: connection.to_string(),
@@ -85,11 +97,17 @@ impl WsStore for Memory {
     }
 
     fn forget<'a>(&'a self, connection: &'a str, extra_topics: &'a [Topic]) -> StoreFuture<'a, ()> {
-        let topics = lock(&self.connections)
-            .remove(connection)
-            .map(|c| c.topics)
-            .unwrap_or_default();
+        let known = lock(&self.connections).remove(connection);
         let mut subs = lock(&self.subscriptions);
+        if let Some(c) = &known
+            && c.topics.iter().any(|t| t.starts_with("campaign#"))
+        {
+            subs.remove(&(
+                Topic::Owner(c.owner_id.clone()).key(),
+                campaign_marker(connection),
+            ));
+        }
+        let topics = known.map(|c| c.topics).unwrap_or_default();
         for t in topics
             .into_iter()
             .chain(extra_topics.iter().map(Topic::key))

@@ -28,7 +28,7 @@ mod memory_io;
 pub mod sqs;
 pub mod streams;
 
-pub use dynamo_ws::{Connection, Subscriber, Topic};
+pub use dynamo_ws::{Connection, Subscriber, Topic, campaign_marker};
 
 pub type StoreFuture<'a, T> = BoxFuture<'a, Result<T, AppError>>;
 

@@ -81,11 +81,12 @@ pub struct Usage {
 /// `GET /_local/usage` of the stack at `api_url`.
 pub async fn read(http: &reqwest::Client, api_url: &str) -> Result<Value, String> {
     let url = format!("{api_url}/_local/usage");
-    let r = http
-        .get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
+    answer(&url, http.get(&url)).await
+}
+
+/// The JSON answer of `request` to `url`; an error for any status but success.
+async fn answer(url: &str, request: reqwest::RequestBuilder) -> Result<Value, String> {
+    let r = request.send().await.map_err(|e| format!("{url}: {e}"))?;
     let status = r.status();
     let body: Value = r.json().await.map_err(|e| format!("{url}: {e}"))?;
     if !status.is_success() {
@@ -139,18 +140,8 @@ fn storage_of(reading: &Value) -> BTreeMap<String, f64> {
 /// default) and answers that reading.
 pub async fn units_on(http: &reqwest::Client, api_url: &str) -> Result<Value, String> {
     let url = format!("{api_url}/_local/usage");
-    let r = http
-        .post(&url)
-        .json(&serde_json::json!({"units": true}))
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let status = r.status();
-    let body: Value = r.json().await.map_err(|e| format!("{url}: {e}"))?;
-    if !status.is_success() {
-        return Err(format!("{url}: HTTP {status}: {body}"));
-    }
-    Ok(body)
+    let request = http.post(&url).json(&serde_json::json!({"units": true}));
+    answer(&url, request).await
 }
 
 /// Every moto meter of the reading counted request units (no zeros for units never metered).
