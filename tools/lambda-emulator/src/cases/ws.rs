@@ -14,6 +14,18 @@ fn topic(fresh: &Fresh) -> String {
     format!("campaign#{}", fresh.campaign)
 }
 
+/// The key of the marker a campaign subscription puts in its owner's topic first
+/// (`store::dynamo_ws`, decision 47): the publisher reads campaign topics only where one is.
+fn marker_key(fresh: &Fresh) -> [(&'static str, Av); 2] {
+    [
+        ("topic", Av::S(format!("owner#{}", fresh.owner))),
+        (
+            "connectionId",
+            Av::S(format!("campaigns#{}", fresh.connection)),
+        ),
+    ]
+}
+
 /// A live connection of `fresh.owner`, as `$connect` and `subscribe` leave it.
 async fn store_connection(ctx: &Ctx, fresh: &Fresh, topics: &[String]) -> Result<(), String> {
     let now = fresh.now_ms / 1000;
@@ -32,7 +44,17 @@ async fn store_connection(ctx: &Ctx, fresh: &Fresh, topics: &[String]) -> Result
     ctx.sandbox.put("CONNECTIONS_TABLE", item).await
 }
 
+/// The subscription to `fresh.campaign`, as `subscribe` leaves it: its owner's marker, then the
+/// subscription itself.
 async fn store_subscription(ctx: &Ctx, fresh: &Fresh) -> Result<(), String> {
+    let [topic_key, connection_key] = marker_key(fresh);
+    let marker = sandbox_item(&[
+        topic_key,
+        connection_key,
+        ("ownerId", Av::S(fresh.owner.clone())),
+        ("expiresAt", Av::N((fresh.now_ms / 1000 + 3600).to_string())),
+    ]);
+    ctx.sandbox.put("SUBSCRIPTIONS_TABLE", marker).await?;
     let item = sandbox_item(&[
         ("topic", Av::S(topic(fresh))),
         ("connectionId", Av::S(fresh.connection.clone())),
@@ -55,6 +77,12 @@ async fn connection(ctx: &Ctx, fresh: &Fresh) -> Result<Option<Value>, String> {
             "CONNECTIONS_TABLE",
             &[("connectionId", Av::S(fresh.connection.clone()))],
         )
+        .await
+}
+
+async fn marker(ctx: &Ctx, fresh: &Fresh) -> Result<Option<Value>, String> {
+    ctx.sandbox
+        .get("SUBSCRIPTIONS_TABLE", &marker_key(fresh))
         .await
 }
 
@@ -189,8 +217,11 @@ pub async fn subscribe(ctx: &Ctx, case: &Case) -> Verdict {
         .await?
         .ok_or("the subscription was not stored")?;
     expect_eq("subscription owner", &s["ownerId"], &json!(fresh.owner))?;
+    expect(marker(ctx, &fresh).await?.is_some(), || {
+        "no campaign-subscription marker in the owner's topic".into()
+    })?;
     Ok(format!(
-        "200, subscription stored, `subscribed` posted back; {}",
+        "200, subscription and its owner's marker stored, `subscribed` posted back; {}",
         timing(&inv)
     ))
 }
@@ -208,8 +239,11 @@ pub async fn disconnect(ctx: &Ctx, case: &Case) -> Verdict {
     expect(subscription(ctx, &fresh).await?.is_none(), || {
         "the subscription is still stored".into()
     })?;
+    expect(marker(ctx, &fresh).await?.is_none(), || {
+        "the owner's campaign-subscription marker is still stored".into()
+    })?;
     Ok(format!(
-        "200, connection and subscription deleted; {}",
+        "200, connection, subscription and marker deleted; {}",
         timing(&inv)
     ))
 }
