@@ -10,7 +10,7 @@ pub mod push;
 pub mod routes;
 pub mod throttle;
 
-pub use publisher::{FanOut, PublishTotals, Publisher, subscribers_of};
+pub use publisher::{FanOut, PublishTotals, Publisher};
 pub use push::{Push, PushError};
 pub use routes::{
     ClientMessage, Sender, Target, answer, connect, disconnect, parse_message, reply, ws_event,

@@ -1,10 +1,11 @@
 //! The stream publisher: committed change → events (`crate::events`) → every subscribed
-//! connection of the campaign's owner. Subscribers are found by two key lookups (campaign topic
-//! and owner topic, the owner's once per batch: `batch_subscribers.rs`), never a scan. One connection's failure never affects the others: a
-//! transient push failure is retried a few times within the invocation (bounded in count and
-//! time), then counted and dropped, and a connection that kept failing is tried once per record
-//! until a push to it succeeds (`failing.rs`); a closed connection (410) is forgotten. Pushes go
-//! through a client without the SDK's own retries: the publisher's are the only ones.
+//! connection of the campaign's owner. Subscribers are found by key lookups (the owner's topic
+//! once per batch, a campaign's when a marker says it has subscribers: `batch_subscribers.rs`),
+//! never a scan. One connection's failure never affects the others: a transient push failure is
+//! retried a few times within the invocation (bounded in count and time), then counted and
+//! dropped, and a connection that kept failing is tried once per record until a push to it
+//! succeeds (`failing.rs`); a closed connection (410) is forgotten. Pushes go through a client
+//! without the SDK's own retries: the publisher's are the only ones.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +21,7 @@ use super::batch_subscribers::BatchSubscribers;
 use super::failing::FailingConnections;
 use super::push::{Push, PushError};
 use super::throttle::{PROGRESS_INTERVAL, ProgressThrottle};
-use crate::domain::{Campaign, PhaseName};
+use crate::domain::PhaseName;
 use crate::error::AppError;
 use crate::events::{EventType, PhaseEvent, derive_events_at};
 use crate::lambda::CampaignChange;
@@ -357,13 +358,4 @@ impl Publisher {
         }
         Delivery::Delivered
     }
-}
-
-/// The live connections subscribed to the campaign or to all of its owner's campaigns, once each.
-/// A subscription is only honoured for the campaign's owner.
-pub async fn subscribers_of(
-    state: &AppState,
-    campaign: &Campaign,
-) -> Result<Vec<Subscriber>, AppError> {
-    BatchSubscribers::default().of(state, campaign).await
 }

@@ -43,12 +43,20 @@ pub enum Topic {
     Owner(String),
 }
 
+/// The prefix of a one-campaign topic's key.
+const CAMPAIGN_TOPIC: &str = "campaign#";
+
 impl Topic {
     pub fn key(&self) -> String {
         match self {
-            Self::Campaign(id) => format!("campaign#{id}"),
+            Self::Campaign(id) => format!("{CAMPAIGN_TOPIC}{id}"),
             Self::Owner(sub) => format!("owner#{sub}"),
         }
+    }
+
+    /// Whether a stored topic key (a connection's `topics`) names one campaign.
+    pub fn is_campaign_key(key: &str) -> bool {
+        key.starts_with(CAMPAIGN_TOPIC)
     }
 }
 
@@ -69,9 +77,11 @@ pub struct Connection {
 /// are base64 and never contain `#`).
 pub const CAMPAIGN_MARKER_PREFIX: &str = "campaigns#";
 
-/// The marker of `connection`'s campaign-topic subscriptions, in its owner's topic.
-pub fn campaign_marker(connection: &str) -> String {
-    format!("{CAMPAIGN_MARKER_PREFIX}{connection}")
+/// The key (`topic`, `connectionId`) of the marker of `connection`'s campaign-topic
+/// subscriptions, in `owner`'s topic.
+pub fn campaign_marker(owner: &str, connection: &str) -> (String, String) {
+    let topic = Topic::Owner(owner.to_string()).key();
+    (topic, format!("{CAMPAIGN_MARKER_PREFIX}{connection}"))
 }
 
 /// One subscription found for a topic.
@@ -293,8 +303,7 @@ impl WsStore for DynamoWs {
             };
             if matches!(topic, Topic::Campaign(_)) {
                 // First, so a lookup that misses the marker also missed the subscription.
-                let marker = campaign_marker(connection);
-                let owners = Topic::Owner(owner.to_string()).key();
+                let (owners, marker) = campaign_marker(owner, connection);
                 self.put_subscription(&owners, &marker, owner, expires_at)
                     .await?;
             }
@@ -380,9 +389,9 @@ impl WsStore for DynamoWs {
                 .map(|t| (t.clone(), connection.to_string()))
                 .collect();
             if let Some(owner) = owner
-                && topics.iter().any(|t| t.starts_with("campaign#"))
+                && topics.iter().any(|t| Topic::is_campaign_key(t))
             {
-                items.push((Topic::Owner(owner).key(), campaign_marker(connection)));
+                items.push(campaign_marker(&owner, connection));
             }
             let deletes = items.iter().map(|(t, c)| self.delete_subscription(t, c));
             for r in futures_util::future::join_all(deletes).await {

@@ -53,9 +53,9 @@ impl WsStore for Memory {
         if outcome != Subscribed::AtLimit {
             let mut subs = lock(&self.subscriptions);
             if matches!(topic, Topic::Campaign(_)) {
-                let marker = campaign_marker(connection);
+                let (owners, marker) = campaign_marker(owner, connection);
                 subs.insert(
-                    (Topic::Owner(owner.to_string()).key(), marker.clone()),
+                    (owners, marker.clone()),
                     Subscriber {
                         connection_id: marker,
                         owner_id: owner.to_string(),
@@ -86,8 +86,7 @@ impl WsStore for Memory {
 
     fn subscribers<'a>(&'a self, topic: &'a Topic, now: i64) -> StoreFuture<'a, Vec<Subscriber>> {
         let key = topic.key();
-        self.subscriber_reads
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.subscriber_reads.fetch_add(1, Ordering::Relaxed);
         let subs = lock(&self.subscriptions)
             .iter()
             .filter(|((t, _), s)| *t == key && s.expires_at > now)
@@ -100,12 +99,9 @@ impl WsStore for Memory {
         let known = lock(&self.connections).remove(connection);
         let mut subs = lock(&self.subscriptions);
         if let Some(c) = &known
-            && c.topics.iter().any(|t| t.starts_with("campaign#"))
+            && c.topics.iter().any(|t| Topic::is_campaign_key(t))
         {
-            subs.remove(&(
-                Topic::Owner(c.owner_id.clone()).key(),
-                campaign_marker(connection),
-            ));
+            subs.remove(&campaign_marker(&c.owner_id, connection));
         }
         let topics = known.map(|c| c.topics).unwrap_or_default();
         for t in topics
