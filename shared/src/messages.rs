@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::PhaseName;
+use crate::domain::{Campaign, PhaseName};
 
 pub const CORRELATION_ATTRIBUTE: &str = "correlationId";
 
@@ -18,6 +18,18 @@ pub struct AutoStartMessage {
     pub phase: PhaseName,
     pub correlation_id: String,
     pub requested_at: DateTime<Utc>,
+}
+
+impl AutoStartMessage {
+    /// The message of `campaign`'s auto-start request of `phase` made at `requested_at`.
+    pub fn of(campaign: &Campaign, phase: PhaseName, requested_at: DateTime<Utc>) -> Self {
+        Self {
+            campaign_id: campaign.id,
+            phase,
+            correlation_id: campaign.correlation_id.clone(),
+            requested_at,
+        }
+    }
 }
 
 /// One chunk of run `run` of a phase, on the phase-work queue.

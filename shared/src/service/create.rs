@@ -259,12 +259,7 @@ pub async fn send_queued_auto_start(state: &AppState, campaign: &Campaign) {
     let Some(requested_at) = request.requested_at else {
         return;
     };
-    let message = AutoStartMessage {
-        campaign_id: campaign.id,
-        phase,
-        correlation_id: campaign.correlation_id.clone(),
-        requested_at,
-    };
+    let message = AutoStartMessage::of(campaign, phase, requested_at);
     match state.queues.send_auto_start(&message, 0).await {
         Ok(()) => tracing::info!(campaignId = %campaign.id, %phase, "auto-start queued"),
         Err(e) => tracing::warn!(

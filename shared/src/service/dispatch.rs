@@ -64,12 +64,7 @@ pub fn dispatches(old: Option<&Campaign>, new: &Campaign) -> Vec<Dispatch> {
                 } else {
                     0
                 };
-                let m = AutoStartMessage {
-                    campaign_id: new.id,
-                    phase: phase.phase,
-                    correlation_id: new.correlation_id.clone(),
-                    requested_at,
-                };
+                let m = AutoStartMessage::of(new, phase.phase, requested_at);
                 out.push(Dispatch::AutoStart(m, delay));
             }
         }
@@ -98,12 +93,7 @@ pub fn in_flight(c: &Campaign) -> Vec<Dispatch> {
         if phase.auto_start.status == AutoStartStatus::Queued
             && let Some(requested_at) = phase.auto_start.requested_at
         {
-            let m = AutoStartMessage {
-                campaign_id: c.id,
-                phase: phase.phase,
-                correlation_id: c.correlation_id.clone(),
-                requested_at,
-            };
+            let m = AutoStartMessage::of(c, phase.phase, requested_at);
             out.push(Dispatch::AutoStart(m, 0));
         }
     }
