@@ -83,7 +83,9 @@ def _units(size: int, unit: int) -> int:
 # --- DynamoDB ---------------------------------------------------------------------------------
 
 
-def _key_of(table, attrs: dict):
+def key_of(table, attrs: dict):
+    """The (hash, range) key of `table` in an item's or a request key's attributes (range None
+    for a hash-only table); KeyError when one is missing."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     hash_key = DynamoType(attrs[table.hash_key_attr])
@@ -175,7 +177,7 @@ def _transact_write(method):
             kind, body = next(iter(action.items()))
             table = self.get_table(body["TableName"])
             attrs = body.get("Item") if kind == "Put" else body.get("Key")
-            key = _key_of(table, attrs)
+            key = key_of(table, attrs)
             touched.append((kind, table, key, _image(table, key)))
         req["in_transaction"] = True
         try:
@@ -252,10 +254,10 @@ def install_dynamodb() -> None:
     from moto.dynamodb.models.table import Table
 
     def from_item(table, bound):
-        return _key_of(table, bound["item_attrs"])
+        return key_of(table, bound["item_attrs"])
 
     def from_key(table, bound):
-        return _key_of(table, bound["key"])
+        return key_of(table, bound["key"])
 
     DynamoDBBackend.put_item = _metered_write(("PutItem", "BatchWriteItem"), from_item)(DynamoDBBackend.put_item)
     DynamoDBBackend.update_item = _metered_write(("UpdateItem",), from_key)(DynamoDBBackend.update_item)
@@ -295,6 +297,12 @@ def _sqs_received(answer: bytes) -> int:
         return 0
 
 
+def _answer(start_response, status: str, body) -> list:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
 class Meter:
     """WSGI middleware: names the request for the backend wrappers, counts every request, and
     answers `GET /_meter`."""
@@ -311,11 +319,8 @@ class Meter:
                 {"caller": c, "service": s, "op": o, "table": t, **v}
                 for (c, s, o, t), v in sorted(_totals.items())
             ]
-        body = json.dumps(
-            {"since": _started, "at": time.time(), "units": _units_on, "rows": rows, "storage": storage}
-        ).encode()
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
+        body = {"since": _started, "at": time.time(), "units": _units_on, "rows": rows, "storage": storage}
+        return _answer(start_response, "200 OK", body)
 
     def switch_units(self, environ, start_response):
         """`POST /_meter {"units": true|false}`: DynamoDB request units on or off."""
@@ -326,9 +331,7 @@ class Meter:
             if not isinstance(units, bool):
                 raise TypeError(units)
         except (ValueError, KeyError, TypeError):
-            body = b'{"error": "expected {\\"units\\": true|false}"}'
-            start_response("400 Bad Request", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
+            return _answer(start_response, "400 Bad Request", {"error": 'expected {"units": true|false}'})
         _units_on = units
         return self.report(start_response)
 

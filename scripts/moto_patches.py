@@ -99,7 +99,6 @@ def _transactions_back_up_touched_items():
     are not used by the stack). A key that cannot be read from the request (a malformed one,
     which moto answers with a validation error) falls back to moto's whole-table copy.
     `--self-test` checks both outcomes."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
     def live(self, memo):
@@ -113,10 +112,7 @@ def _transactions_back_up_touched_items():
             if table is None:
                 continue
             attrs = op["Item"] if "Item" in op else op["Key"]
-            hash_value = DynamoType(attrs[table.hash_key_attr])
-            range_value = None
-            if table.range_key_attr is not None:
-                range_value = DynamoType(attrs[table.range_key_attr])
+            hash_value, range_value = moto_meter.key_of(table, attrs)
             current = table.get_item(hash_value, range_value)
             saved.append((table, hash_value, range_value, copy.deepcopy(current)))
         return saved
@@ -174,6 +170,7 @@ def _no_instance_tracking():
 
 
 _no_instance_tracking()
+
 
 def _queries_read_only_their_keys():
     """A query reads the items of its key, not a sorted copy of the table. moto's `Table.query`
