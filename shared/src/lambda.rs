@@ -151,18 +151,29 @@ pub const STREAM_CAMPAIGN_CONCURRENCY: usize = 16;
 /// order of their campaign's first record. An unreadable record, or one without a campaign
 /// image, is logged and skipped (retrying cannot fix it).
 pub fn group_by_campaign(event: &StreamEvent) -> Vec<Vec<Positioned>> {
-    let mut groups: Vec<Vec<Positioned>> = Vec::new();
-    let mut index: std::collections::HashMap<uuid::Uuid, usize> = Default::default();
-    for (pos, record) in event.records.iter().enumerate() {
-        let change = match CampaignChange::from_record(record) {
-            Ok(c) => c,
+    let changes = event.records.iter().enumerate().filter_map(|(pos, record)| {
+        match CampaignChange::from_record(record) {
+            Ok(c) => Some((pos, c)),
             Err(e) => {
                 tracing::error!(error = %e, eventId = %record.event_id, "unreadable stream record skipped");
-                continue;
+                None
             }
-        };
+        }
+    });
+    group_changes(changes)
+}
+
+/// Positioned changes grouped by campaign, as [`group_by_campaign`] does; a change without a
+/// campaign image is logged and skipped.
+pub fn group_changes(changes: impl IntoIterator<Item = Positioned>) -> Vec<Vec<Positioned>> {
+    let mut groups: Vec<Vec<Positioned>> = Vec::new();
+    let mut index: std::collections::HashMap<uuid::Uuid, usize> = Default::default();
+    for (pos, change) in changes {
         let Some(id) = change.campaign_id() else {
-            tracing::error!(eventId = %record.event_id, "stream record without a campaign image skipped");
+            tracing::error!(
+                position = pos,
+                "stream record without a campaign image skipped"
+            );
             continue;
         };
         let group = *index.entry(id).or_insert_with(|| {
@@ -172,6 +183,18 @@ pub fn group_by_campaign(event: &StreamEvent) -> Vec<Vec<Positioned>> {
         groups[group].push((pos, change));
     }
     groups
+}
+
+/// The answer that makes the event source retry `event` from the record at `failed_at` (none:
+/// the whole batch succeeded).
+pub fn retry_from(event: &StreamEvent, failed_at: Option<usize>) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    if let Some(record) = failed_at.and_then(|pos| event.records.get(pos)) {
+        let mut f = DynamoDbBatchItemFailure::default();
+        f.item_identifier = record.change.sequence_number.clone();
+        response.batch_item_failures.push(f);
+    }
+    response
 }
 
 /// The span a stream record is handled in.

@@ -43,6 +43,40 @@ pub struct PhaseWorkMessage {
     pub correlation_id: String,
 }
 
+/// A message to send to one of the pipeline's queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dispatch {
+    Work(PhaseWorkMessage),
+    /// An auto-start message, hidden for this many seconds first.
+    AutoStart(AutoStartMessage, i32),
+}
+
+impl Dispatch {
+    pub fn campaign_id(&self) -> Uuid {
+        match self {
+            Dispatch::Work(m) => m.campaign_id,
+            Dispatch::AutoStart(m, _) => m.campaign_id,
+        }
+    }
+
+    pub fn correlation_id(&self) -> &str {
+        match self {
+            Dispatch::Work(m) => &m.correlation_id,
+            Dispatch::AutoStart(m, _) => &m.correlation_id,
+        }
+    }
+
+    /// Whether `self` and `other` ask for the same thing (the same chunk of the same run, or the
+    /// same auto-start request), whatever their delay: a worker does it once either way.
+    pub fn same_work(&self, other: &Dispatch) -> bool {
+        match (self, other) {
+            (Dispatch::Work(a), Dispatch::Work(b)) => a == b,
+            (Dispatch::AutoStart(a, _), Dispatch::AutoStart(b, _)) => a == b,
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

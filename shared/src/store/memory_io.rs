@@ -2,6 +2,8 @@
 
 use aws_lambda_events::dynamodb::EventRecord;
 
+use futures_util::future::BoxFuture;
+
 use super::memory::{Memory, Sent, lock, ready};
 use super::streams::BatchInfo;
 use super::{
@@ -11,7 +13,7 @@ use super::{
 use std::sync::atomic::Ordering;
 
 use crate::error::AppError;
-use crate::messages::{AutoStartMessage, PhaseWorkMessage};
+use crate::messages::{AutoStartMessage, Dispatch, PhaseWorkMessage};
 
 impl WsStore for Memory {
     fn connect<'a>(&'a self, c: &'a Connection, limit: u64, now: i64) -> StoreFuture<'a, bool> {
@@ -139,6 +141,22 @@ impl Queues for Memory {
 
     fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()> {
         self.send(Sent::Work(m.clone()))
+    }
+
+    fn send_all<'a>(
+        &'a self,
+        messages: &'a [Dispatch],
+    ) -> BoxFuture<'a, Vec<Result<(), AppError>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(messages.len());
+            for d in messages {
+                out.push(match d {
+                    Dispatch::Work(m) => self.send(Sent::Work(m.clone())).await,
+                    Dispatch::AutoStart(m, _) => self.send(Sent::AutoStart(m.clone())).await,
+                });
+            }
+            out
+        })
     }
 
     fn retry_later<'a>(

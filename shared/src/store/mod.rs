@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::domain::resources::{Persona, Proxy};
 use crate::domain::{Campaign, PhaseName};
 use crate::error::AppError;
-use crate::messages::{AutoStartMessage, PhaseWorkMessage};
+use crate::messages::{AutoStartMessage, Dispatch, PhaseWorkMessage};
 
 pub mod aws;
 pub mod cursor;
@@ -239,6 +239,11 @@ pub trait Queues: Send + Sync {
         delay_seconds: i32,
     ) -> StoreFuture<'a, ()>;
     fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()>;
+    /// Sends `messages` (to either queue) in as few requests as it can: SQS `SendMessageBatch`,
+    /// ten to a request. Answers, for each message in order, whether it was sent; a request that
+    /// failed as a whole fails each of its messages.
+    fn send_all<'a>(&'a self, messages: &'a [Dispatch])
+    -> BoxFuture<'a, Vec<Result<(), AppError>>>;
     /// Hides a received message for `seconds` (its retry backoff).
     fn retry_later<'a>(
         &'a self,

@@ -3,13 +3,15 @@
 
 use std::sync::Arc;
 
-use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+use futures_util::future::BoxFuture;
+
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName, SendMessageBatchRequestEntry};
 use serde::Serialize;
 
 use super::aws::Aws;
 use super::{QueueName, Queues, ReceivedMessage, StoreFuture};
 use crate::error::{AppError, classify_sdk_error};
-use crate::messages::{AutoStartMessage, CORRELATION_ATTRIBUTE, PhaseWorkMessage};
+use crate::messages::{AutoStartMessage, CORRELATION_ATTRIBUTE, Dispatch, PhaseWorkMessage};
 
 pub struct SqsQueues {
     pub aws: Arc<Aws>,
@@ -34,22 +36,107 @@ impl SqsQueues {
         delay_seconds: i32,
     ) -> Result<(), AppError> {
         let body = serde_json::to_string(message).map_err(AppError::internal)?;
-        let attribute = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(correlation_id)
-            .build()
-            .map_err(AppError::internal)?;
         self.aws
             .sqs()
             .send_message()
             .queue_url(url)
             .message_body(body)
-            .message_attributes(CORRELATION_ATTRIBUTE, attribute)
+            .message_attributes(CORRELATION_ATTRIBUTE, correlation(correlation_id)?)
             .set_delay_seconds((delay_seconds > 0).then_some(delay_seconds))
             .send()
             .await
             .map_err(classify_sdk_error)?;
         Ok(())
+    }
+
+    /// One `SendMessageBatch` of at most ten `messages`, all to `queue`: each one's outcome.
+    async fn send_batch(
+        &self,
+        queue: QueueName,
+        messages: &[&Dispatch],
+    ) -> Vec<Result<(), AppError>> {
+        let entries: Result<Vec<_>, AppError> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let (body, delay) = match d {
+                    Dispatch::Work(m) => (serde_json::to_string(m), 0),
+                    Dispatch::AutoStart(m, delay) => (serde_json::to_string(m), *delay),
+                };
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body.map_err(AppError::internal)?)
+                    .message_attributes(CORRELATION_ATTRIBUTE, correlation(d.correlation_id())?)
+                    .set_delay_seconds((delay > 0).then_some(delay))
+                    .build()
+                    .map_err(AppError::internal)
+            })
+            .collect();
+        let sent = match entries {
+            Ok(entries) => self
+                .aws
+                .sqs()
+                .send_message_batch()
+                .queue_url(self.url(queue))
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(classify_sdk_error),
+            Err(e) => Err(e),
+        };
+        let out = match sent {
+            Ok(out) => out,
+            Err(e) => return messages.iter().map(|_| Err(e.clone())).collect(),
+        };
+        // Every entry must be answered one way or the other; one that is not stays an error.
+        let mut results: Vec<Result<(), AppError>> = messages
+            .iter()
+            .map(|_| {
+                Err(AppError::Unavailable(
+                    "SendMessageBatch did not answer for it".into(),
+                ))
+            })
+            .collect();
+        let count = results.len();
+        let index = |id: &str| id.parse::<usize>().ok().filter(|i| *i < count);
+        for ok in out.successful() {
+            if let Some(i) = index(ok.id()) {
+                results[i] = Ok(());
+            }
+        }
+        for failed in out.failed() {
+            if let Some(i) = index(failed.id()) {
+                let problem = format!(
+                    "SendMessageBatch entry {}: {} {}",
+                    failed.id(),
+                    failed.code(),
+                    failed.message().unwrap_or_default()
+                );
+                results[i] = Err(if failed.sender_fault() {
+                    AppError::Internal(problem)
+                } else {
+                    AppError::Unavailable(problem)
+                });
+            }
+        }
+        results
+    }
+}
+
+/// The correlation id as a message attribute.
+fn correlation(correlation_id: &str) -> Result<MessageAttributeValue, AppError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(correlation_id)
+        .build()
+        .map_err(AppError::internal)
+}
+
+/// The queue a message goes to.
+fn queue_of(d: &Dispatch) -> QueueName {
+    match d {
+        Dispatch::Work(_) => QueueName::PhaseWork,
+        Dispatch::AutoStart(..) => QueueName::AutoStart,
     }
 }
 
@@ -64,6 +151,37 @@ impl Queues for SqsQueues {
 
     fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()> {
         Box::pin(self.send(&self.phase_work_url, m, &m.correlation_id, 0))
+    }
+
+    fn send_all<'a>(
+        &'a self,
+        messages: &'a [Dispatch],
+    ) -> BoxFuture<'a, Vec<Result<(), AppError>>> {
+        Box::pin(async move {
+            // Ten to a request per queue, the requests at once; answers back in `messages`' order.
+            let mut requests: Vec<(QueueName, Vec<usize>)> = Vec::new();
+            for queue in [QueueName::AutoStart, QueueName::PhaseWork] {
+                let of_queue: Vec<usize> = (0..messages.len())
+                    .filter(|i| queue_of(&messages[*i]) == queue)
+                    .collect();
+                requests.extend(of_queue.chunks(10).map(|c| (queue, c.to_vec())));
+            }
+            let answers = futures_util::future::join_all(requests.iter().map(|(queue, ids)| {
+                let batch: Vec<&Dispatch> = ids.iter().map(|i| &messages[*i]).collect();
+                async move { self.send_batch(*queue, &batch).await }
+            }))
+            .await;
+            let mut out: Vec<Result<(), AppError>> = messages
+                .iter()
+                .map(|_| Err(AppError::Internal("not sent".into())))
+                .collect();
+            for ((_, ids), results) in requests.iter().zip(answers) {
+                for (i, r) in ids.iter().zip(results) {
+                    out[*i] = r;
+                }
+            }
+            out
+        })
     }
 
     fn retry_later<'a>(

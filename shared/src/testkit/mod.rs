@@ -81,18 +81,19 @@ impl MemoryBackend {
             if changes.is_empty() && sent.is_empty() {
                 return;
             }
-            for (old, new) in changes {
-                let change = CampaignChange {
+            let changes = changes
+                .into_iter()
+                .map(|(old, new)| CampaignChange {
                     event_name: "MODIFY".into(),
                     old,
                     new,
                     sequence_number: None,
                     approximate_at: chrono::Utc::now(),
-                };
-                dispatch::handle_change(&self.state, change)
-                    .await
-                    .expect("the in-memory dispatcher cannot fail");
-            }
+                })
+                .collect();
+            dispatch::dispatch_changes(&self.state, changes)
+                .await
+                .expect("the in-memory dispatcher cannot fail");
             for message in sent {
                 self.deliver(message).await;
             }
