@@ -7,19 +7,29 @@ use serde_json::json;
 /// JSON logs on stdout (CloudWatch reads them as structured logs); levels from `RUST_LOG`
 /// ([`log_filter`]). Span fields (`correlationId`, `campaignId`) are flattened into each line.
 pub fn init_tracing() {
-    use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let subscriber = tracing_subscriber::fmt()
+    let _ = subscriber(std::env::var("RUST_LOG").ok().as_deref(), std::io::stdout).try_init();
+}
+
+/// The subscriber [`init_tracing`] installs, writing to `writer`.
+fn subscriber<W>(rust_log: Option<&str>, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::layer::SubscriberExt;
+    tracing_subscriber::fmt()
         .json()
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
         .without_time()
-        .finish();
-    let _ = subscriber
-        .with(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
-        .try_init();
+        .with_writer(writer)
+        // `RUST_LOG` decides (the layer below): the builder's own default would also stop every
+        // event under `info`, so `RUST_LOG=campaign_shared=debug` printed no debug line.
+        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
+        .finish()
+        .with(log_filter(rust_log))
 }
 
 /// `RUST_LOG` as `tracing_subscriber`'s [`Targets`](tracing_subscriber::filter::Targets): a level
@@ -142,6 +152,47 @@ mod tests {
         assert!(at(&warn, "campaign_shared::store", Level::DEBUG));
         let bad = log_filter(Some("[span{x=1}]=trace,=="));
         assert!(at(&bad, "x", Level::INFO) && !at(&bad, "x", Level::DEBUG));
+    }
+
+    /// The installed subscriber, not just the filter: debug lines appear when `RUST_LOG` asks
+    /// for them, and only for the targets it names.
+    #[test]
+    fn debug_lines_are_written_when_rust_log_asks_for_them() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("buffer").extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let written = |rust_log: &str| {
+            let buffer = Buffer::default();
+            let writer = buffer.clone();
+            let sub = subscriber(Some(rust_log), move || writer.clone());
+            tracing::subscriber::with_default(sub, || {
+                tracing::debug!(target: "campaign_shared::service::dispatch", "shown-debug");
+                tracing::debug!(target: "hyper::client", "hidden-debug");
+                tracing::info!(target: "local_gateway", "shown-info");
+            });
+            let bytes = buffer.0.lock().expect("buffer").clone();
+            String::from_utf8(bytes).expect("utf-8")
+        };
+        let out = written("info,campaign_shared=debug");
+        assert!(
+            out.contains("shown-debug") && out.contains("shown-info"),
+            "{out}"
+        );
+        assert!(!out.contains("hidden-debug"), "{out}");
+        let out = written("info");
+        assert!(
+            !out.contains("shown-debug") && out.contains("shown-info"),
+            "{out}"
+        );
     }
 
     #[test]
