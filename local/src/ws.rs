@@ -150,7 +150,7 @@ impl WsGateway {
                 "ws-connect",
                 Vec::new,
                 Result::is_ok,
-                ws_connect::handler(&self.state, e),
+                ws_connect::handler(&self.state, &self.push, e),
             )
             .await
             .map_err(|e| e.to_string()),

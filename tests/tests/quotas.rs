@@ -251,3 +251,49 @@ async fn subscriptions_are_capped_per_connection() {
     let answer = socket.subscribe(&ids[100]).await;
     assert_eq!(answer["type"], "subscribed", "{answer}");
 }
+
+/// Connections whose socket is gone but whose `$disconnect` never ran (API Gateway runs it
+/// best-effort) would hold the user's slots until their 2-hour TTL: at the limit, `$connect`
+/// asks the Management API which are gone and gives their slots back (decision 49).
+#[tokio::test]
+async fn websocket_slots_held_by_gone_connections_come_back() {
+    let c = Client::new_user().await;
+    let table = std::env::var("CONNECTIONS_TABLE")
+        .unwrap_or_else(|_| "campaign-autostart-connections".into());
+    let now = chrono::Utc::now();
+    let ids: Vec<String> = (0..10).map(|i| format!("phantom-{i}-{}", c.user)).collect();
+    for id in &ids {
+        dynamodb(
+            "PutItem",
+            &json!({"TableName": table, "Item": {
+                "connectionId": {"S": id}, "ownerId": {"S": c.user},
+                "connectedAt": {"S": now.to_rfc3339()},
+                "expiresAt": {"N": (now.timestamp() + 7200).to_string()},
+            }}),
+        )
+        .await;
+    }
+    dynamodb(
+        "PutItem",
+        &json!({"TableName": table, "Item": {
+            "connectionId": {"S": format!("owner#{}", c.user)}, "conns": {"SS": ids},
+        }}),
+    )
+    .await;
+    // The local Management API knows none of them: every one is gone.
+    let mut socket = Socket::connect(&c).await;
+    let answer = socket.subscribe("*").await;
+    assert_eq!(answer["type"], "subscribed", "{answer}");
+    let gone = dynamodb(
+        "GetItem",
+        &json!({"TableName": table, "Key": {"connectionId": {"S": ids[0]}}, "ConsistentRead": true}),
+    )
+    .await;
+    assert!(gone.get("Item").is_none(), "forgotten: {gone}");
+    // The freed slots are real: nine more connections fit, the eleventh does not.
+    let mut sockets = Vec::new();
+    for _ in 0..9 {
+        sockets.push(Socket::connect(&c).await);
+    }
+    assert_eq!(Socket::open(c.token.as_deref()).await.err(), Some(429));
+}

@@ -1,13 +1,15 @@
 //! WebSocket `$connect` (after the REQUEST authorizer accepted the `?token=`): records the
-//! connection with its owner, the authorizer context's `sub`.
+//! connection with its owner, the authorizer context's `sub`; at the owner's limit, asks the
+//! Management API (`push`) which of the owner's other connections are gone.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
-use campaign_shared::realtime::{self, ws_event};
+use campaign_shared::realtime::{self, Push, ws_event};
 use campaign_shared::{AppError, AppState};
 use lambda_runtime::{Error, LambdaEvent};
 
 pub async fn handler(
     state: &AppState,
+    push: &Push,
     event: LambdaEvent<ApiGatewayWebsocketProxyRequest>,
 ) -> Result<ApiGatewayProxyResponse, Error> {
     let e = &event.payload;
@@ -17,6 +19,7 @@ pub async fn handler(
     };
     match realtime::connect(
         state,
+        Some(push),
         ws_event::connection_id(e),
         owner,
         ws_event::connected_at(e),

@@ -2,6 +2,8 @@
 //! subscribed connection) and the WebSocket routes.
 
 pub mod batch_subscribers;
+#[cfg(test)]
+mod connect_tests;
 pub mod failing;
 pub mod publisher;
 #[cfg(test)]
@@ -11,7 +13,7 @@ pub mod routes;
 pub mod throttle;
 
 pub use publisher::{FanOut, PublishTotals, Publisher};
-pub use push::{Push, PushError};
+pub use push::{Liveness, Push, PushError};
 pub use routes::{
     ClientMessage, Sender, Target, answer, connect, disconnect, parse_message, reply, ws_event,
 };

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use aws_sdk_apigatewaymanagement::primitives::Blob;
+use futures_util::future::BoxFuture;
 
 use crate::error::{AppError, classify_sdk_error};
 
@@ -93,5 +94,38 @@ impl Push {
             }
         }
         Err(PushError::Transient(classify_sdk_error(err)))
+    }
+
+    /// Whether the connection is gone: the Management API's `GetConnection` answered 410
+    /// `GoneException` (any other failure is an error, not an answer).
+    pub async fn is_gone(&self, connection_id: &str) -> Result<bool, AppError> {
+        match self
+            .client
+            .get_connection()
+            .connection_id(connection_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(false),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_gone_exception()) =>
+            {
+                Ok(true)
+            }
+            Err(err) => Err(classify_sdk_error(err)),
+        }
+    }
+}
+
+/// Tells whether a WebSocket connection is gone ([`Push::is_gone`]; the tests' own answers).
+pub trait Liveness: Sync {
+    fn is_gone<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<bool, AppError>>;
+}
+
+impl Liveness for Push {
+    fn is_gone<'a>(&'a self, connection_id: &'a str) -> BoxFuture<'a, Result<bool, AppError>> {
+        Box::pin(Push::is_gone(self, connection_id))
     }
 }

@@ -5,15 +5,19 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::push::{Push, PushError};
+use super::push::{Liveness, Push, PushError};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::dynamo_ws::CONNECTION_TTL_SECONDS;
 use crate::store::{Connection, Subscribed, Topic};
 
-/// `$connect`: records the connection of `owner` (the authorizer's `sub`).
+/// `$connect`: records the connection of `owner` (the authorizer's `sub`). At the owner's limit,
+/// connections that closed without a `$disconnect` (API Gateway runs it best-effort) would hold
+/// their slots until their TTL: `liveness` (the Management API) is asked which of the owner's
+/// others are gone, those are forgotten, and the connection is tried once more.
 pub async fn connect(
     state: &AppState,
+    liveness: Option<&dyn Liveness>,
     connection_id: &str,
     owner: &str,
     connected_at: DateTime<Utc>,
@@ -29,11 +33,15 @@ pub async fn connect(
         topics: Vec::new(),
     };
     let limit = state.settings.quotas.ws_connections;
-    if !state
-        .ws
-        .connect(&connection, limit, Utc::now().timestamp())
-        .await?
+    let record = || state.ws.connect(&connection, limit, Utc::now().timestamp());
+    let mut recorded = record().await?;
+    if !recorded
+        && let Some(liveness) = liveness
+        && forget_gone(state, liveness, owner, connection_id).await? > 0
     {
+        recorded = record().await?;
+    }
+    if !recorded {
         return Err(AppError::QuotaExceeded {
             quota: "wsConnections",
             problem: format!("{limit} of {limit} connections open"),
@@ -42,6 +50,35 @@ pub async fn connect(
     }
     tracing::info!(connectionId = %connection_id, ownerId = %owner, "connected");
     Ok(())
+}
+
+/// Forgets `owner`'s connections (other than `except`) that `liveness` says are gone; returns
+/// how many. A connection whose state cannot be told is kept (and logged).
+async fn forget_gone(
+    state: &AppState,
+    liveness: &dyn Liveness,
+    owner: &str,
+    except: &str,
+) -> Result<usize, AppError> {
+    let ids = state.ws.owner_connections(owner).await?;
+    let others: Vec<&String> = ids.iter().filter(|id| id.as_str() != except).collect();
+    let answers =
+        futures_util::future::join_all(others.iter().map(|id| liveness.is_gone(id))).await;
+    let mut forgotten = 0;
+    for (id, answer) in others.into_iter().zip(answers) {
+        match answer {
+            Ok(true) => {
+                state.ws.forget(id, &[]).await?;
+                tracing::info!(connectionId = %id, ownerId = %owner, "gone without a $disconnect; forgotten");
+                forgotten += 1;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(connectionId = %id, error = %e, "could not tell whether the connection is gone; kept")
+            }
+        }
+    }
+    Ok(forgotten)
 }
 
 /// `$disconnect`: deletes the connection and its subscriptions.

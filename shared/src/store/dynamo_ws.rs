@@ -153,20 +153,7 @@ impl DynamoWs {
     /// Removes from the owner's set the connections that ended without a `$disconnect` (their
     /// item is gone or expired); returns how many.
     async fn prune(&self, owner: &str, now: i64) -> Result<usize, AppError> {
-        let out = self
-            .aws
-            .ddb()
-            .get_item()
-            .table_name(&self.connections)
-            .key("connectionId", s(owner_key(owner)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify_sdk_error)?;
-        let ids = match out.item.as_ref().and_then(|i| i.get("conns")) {
-            Some(Av::Ss(ids)) => ids.clone(),
-            _ => return Ok(0),
-        };
+        let ids = self.owner_set(owner).await?;
         let mut dead = Vec::new();
         for id in ids {
             match self.get_connection(&id).await? {
@@ -178,6 +165,24 @@ impl DynamoWs {
             self.remove_from_owner(owner, dead.clone()).await?;
         }
         Ok(dead.len())
+    }
+
+    /// The owner's set of connection ids (empty when it has none).
+    async fn owner_set(&self, owner: &str) -> Result<Vec<String>, AppError> {
+        let out = self
+            .aws
+            .ddb()
+            .get_item()
+            .table_name(&self.connections)
+            .key("connectionId", s(owner_key(owner)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify_sdk_error)?;
+        Ok(match out.item.as_ref().and_then(|i| i.get("conns")) {
+            Some(Av::Ss(ids)) => ids.clone(),
+            _ => Vec::new(),
+        })
     }
 
     async fn remove_from_owner(&self, owner: &str, ids: Vec<String>) -> Result<(), AppError> {
@@ -264,6 +269,10 @@ impl WsStore for DynamoWs {
                 .map(|item| read_item(&self.connections, id, item))
                 .transpose()
         })
+    }
+
+    fn owner_connections<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<String>> {
+        Box::pin(self.owner_set(owner))
     }
 
     fn subscribe<'a>(

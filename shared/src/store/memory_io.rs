@@ -33,6 +33,16 @@ impl WsStore for Memory {
         ready(Ok(lock(&self.connections).get(id).cloned()))
     }
 
+    fn owner_connections<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<String>> {
+        let mut ids: Vec<String> = lock(&self.connections)
+            .values()
+            .filter(|c| c.owner_id == owner)
+            .map(|c| c.connection_id.clone())
+            .collect();
+        ids.sort();
+        ready(Ok(ids))
+    }
+
     fn subscribe<'a>(
         &'a self,
         connection: &'a str,
