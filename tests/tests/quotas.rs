@@ -260,14 +260,16 @@ async fn websocket_slots_held_by_gone_connections_come_back() {
     let c = Client::new_user().await;
     let table = std::env::var("CONNECTIONS_TABLE")
         .unwrap_or_else(|_| "campaign-autostart-connections".into());
+    // Connected two minutes ago: past the handshake's grace (CONNECT_SETTLE_SECONDS).
     let now = chrono::Utc::now();
+    let then = now - chrono::Duration::seconds(120);
     let ids: Vec<String> = (0..10).map(|i| format!("phantom-{i}-{}", c.user)).collect();
     for id in &ids {
         dynamodb(
             "PutItem",
             &json!({"TableName": table, "Item": {
                 "connectionId": {"S": id}, "ownerId": {"S": c.user},
-                "connectedAt": {"S": now.to_rfc3339()},
+                "connectedAt": {"S": then.to_rfc3339()},
                 "expiresAt": {"N": (now.timestamp() + 7200).to_string()},
             }}),
         )

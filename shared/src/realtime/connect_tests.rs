@@ -1,14 +1,15 @@
 //! `$connect` at the owner's limit (decision 49): the owner's connections that closed without a
 //! `$disconnect` are found through the Management API and forgotten, so their slots come back;
-//! live ones, ones whose state cannot be told, and other owners' are kept.
+//! live ones, ones whose state cannot be told, ones still in their handshake, and other owners'
+//! are kept.
 
 use std::sync::Mutex;
 
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use futures_util::future::BoxFuture;
 
 use super::push::Liveness;
-use super::routes::connect;
+use super::routes::{CONNECT_SETTLE_SECONDS, connect};
 use crate::error::AppError;
 use crate::net::AddressPolicy;
 use crate::settings::Settings;
@@ -59,8 +60,9 @@ async fn at_the_limit_the_owners_gone_connections_give_their_slots_back() {
     let (state, _memory) = AppState::in_memory(Settings::for_tests(), AddressPolicy::default());
     let limit = state.settings.quotas.ws_connections;
     let now = Utc::now();
+    let earlier = now - Duration::seconds(CONNECT_SETTLE_SECONDS + 1);
     for i in 0..limit {
-        connect(&state, None, &format!("c{i}"), "u", now)
+        connect(&state, None, &format!("c{i}"), "u", earlier)
             .await
             .expect("under the limit");
     }
@@ -91,8 +93,15 @@ async fn at_the_limit_the_owners_gone_connections_give_their_slots_back() {
         !asked.iter().any(|id| id == "other" || id == "new"),
         "{asked:?}"
     );
-    // Full again, with every slot live.
+    // Full again, with every slot live; and a connection still in its handshake ("new", just
+    // connected) is not asked about, although the Management API would call it gone.
     assert!(refused(
         connect(&state, Some(&nothing), "newer", "u", now).await
     ));
+    let new_gone = Answers::new(vec!["new"], "c1");
+    assert!(refused(
+        connect(&state, Some(&new_gone), "newer", "u", now).await
+    ));
+    assert!(!new_gone.asked.lock().unwrap().iter().any(|id| id == "new"));
+    assert!(stored("new").await);
 }

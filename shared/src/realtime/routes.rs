@@ -52,20 +52,36 @@ pub async fn connect(
     Ok(())
 }
 
-/// Forgets `owner`'s connections (other than `except`) that `liveness` says are gone; returns
-/// how many. A connection whose state cannot be told is kept (and logged).
+/// How long after its `$connect` a connection is left alone by the limit's check: until API
+/// Gateway has completed its handshake, `GetConnection` answers 410 for it as for a closed one.
+pub const CONNECT_SETTLE_SECONDS: i64 = 60;
+
+/// Forgets `owner`'s connections (other than `except`, and those younger than
+/// [`CONNECT_SETTLE_SECONDS`]) that `liveness` says are gone; returns how many. A connection
+/// whose state cannot be told is kept (and logged).
 async fn forget_gone(
     state: &AppState,
     liveness: &dyn Liveness,
     owner: &str,
     except: &str,
 ) -> Result<usize, AppError> {
+    let settled_before = Utc::now() - chrono::Duration::seconds(CONNECT_SETTLE_SECONDS);
     let ids = state.ws.owner_connections(owner).await?;
-    let others: Vec<&String> = ids.iter().filter(|id| id.as_str() != except).collect();
+    let reads = ids
+        .iter()
+        .filter(|id| id.as_str() != except)
+        .map(|id| state.ws.get_connection(id));
+    let mut settled = Vec::new();
+    for read in futures_util::future::join_all(reads).await {
+        match read? {
+            Some(c) if c.connected_at <= settled_before => settled.push(c.connection_id),
+            _ => {}
+        }
+    }
     let answers =
-        futures_util::future::join_all(others.iter().map(|id| liveness.is_gone(id))).await;
+        futures_util::future::join_all(settled.iter().map(|id| liveness.is_gone(id))).await;
     let mut forgotten = 0;
-    for (id, answer) in others.into_iter().zip(answers) {
+    for (id, answer) in settled.iter().zip(answers) {
         match answer {
             Ok(true) => {
                 state.ws.forget(id, &[]).await?;
