@@ -149,6 +149,12 @@ def self_test(template: dict[str, Any], committed: str) -> Report:
         # Whatever resources.json holds: a change the committed file does not have yet.
         ("AutoStartQueue maxReceiveCount 10 -> 3", set_prop("AutoStartQueue", ["RedrivePolicy", "maxReceiveCount"], 3), FRESH),
         ("phase-worker BatchSize 1 -> 10", set_prop("PhaseWorkQueueMapping", ["BatchSize"], 10), FRESH),
+        ("publisher's on-failure destination -> the auto-start DLQ",
+         set_prop("StreamPublisherStreamMapping", ["DestinationConfig", "OnFailure", "Destination"],
+                  {"Fn::GetAtt": ["AutoStartDlq", "Arn"]}), FRESH),
+        ("dispatcher's on-failure destination -> a table",
+         set_prop("PhaseDispatcherStreamMapping", ["DestinationConfig", "OnFailure", "Destination"],
+                  {"Fn::GetAtt": ["CampaignsTable", "Arn"]}), FRESH),
         ("ConnectionsTable without TTL", del_prop("ConnectionsTable", ["TimeToLiveSpecification"]), FRESH),
         ("bySweep projected ALL", set_prop("CampaignsTable", ["GlobalSecondaryIndexes", 1, "Projection", "ProjectionType"], "ALL"), FRESH),
         ("byOwner range key -> createdAt (no attribute type)", set_prop("CampaignsTable", ["GlobalSecondaryIndexes", 0, "KeySchema", 1, "AttributeName"], "createdAt"), FRESH),

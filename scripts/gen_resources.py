@@ -62,7 +62,8 @@ COMMENT = (
     " mapping's ScalingConfig) \"reservedConcurrency\" (ReservedConcurrentExecutions while"
     " ConcurrencyReservations=enabled). A function with trigger \"schedule\" runs on its \"schedule\""
     " expression in AWS (the local gateway runs it on its own short interval) and reads the queues in"
-    " \"consumes\" (those it may sqs:ReceiveMessage from) itself, without an event-source mapping."
+    " \"consumes\" (those it may sqs:ReceiveMessage from) itself, without an event-source mapping. A"
+    " stream mapping's \"onFailure\" is the queue its DestinationConfig.OnFailure names."
 )
 
 
@@ -250,12 +251,18 @@ def mapping(lid: str, p: dict[str, Any], resources: dict[str, Any]) -> dict[str,
     maximum = (p.get("ScalingConfig") or {}).get("MaximumConcurrency")
     if maximum is not None:
         out["maximumConcurrency"] = maximum
+    on_failure = ((p.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    if on_failure is not None:
+        target = getatt(on_failure)
+        if not target or target[1] != "Arn" or (resources.get(target[0]) or {}).get("Type") != QUEUE_TYPE:
+            raise TemplateError(f"{lid}: an OnFailure destination must be !GetAtt <queue>.Arn, not {on_failure!r}")
+        out["onFailure"] = target[0]
     return out
 
 
 FUNCTION_KEYS = ("dir", "logicalId", "trigger", "source", "route", "routes", "schedule", "consumes", "batchSize",
-                 "maximumBatchingWindowSeconds", "maximumRetryAttempts", "timeoutSeconds", "maximumConcurrency",
-                 "reservedConcurrency")
+                 "maximumBatchingWindowSeconds", "maximumRetryAttempts", "onFailure", "timeoutSeconds",
+                 "maximumConcurrency", "reservedConcurrency")
 
 
 def functions(template: dict[str, Any], merged: dict[str, Any]) -> list[dict[str, Any]]:

@@ -270,15 +270,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     };
 
     let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
-    // Both stream mappings' on-failure destination (the template's DestinationConfig.OnFailure).
-    let stream_failures = on_failure::Destination {
-        queue_url: queue_url(
-            res.queue_name("StreamFailureQueue")
-                .ok_or("infra/resources.json has no StreamFailureQueue")?,
-        )
-        .await?
-        .0,
-    };
     // Lambda's SQS event source starts with five concurrent pollers and scales up from there,
     // never past the mapping's MaximumConcurrency; locally the count stays at the start
     // (decision 43: with two, the phase worker drained 2 chunks at a time while the template
@@ -314,6 +305,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     tracing::warn!(function = %f.dir, "no local handler wired for this stream consumer yet");
                     continue;
                 };
+                // The mapping's own on-failure destination (the template's
+                // DestinationConfig.OnFailure); every stream mapping of ours has one.
+                let destination = f
+                    .on_failure
+                    .as_deref()
+                    .and_then(|q| res.queue_name(q))
+                    .ok_or_else(|| {
+                        format!("infra/resources.json: {} has no onFailure queue", f.dir)
+                    })?;
+                let on_failure = on_failure::Destination {
+                    queue_url: queue_url(destination).await?.0,
+                };
                 let consumer = Arc::new(StreamConsumer {
                     function: f.dir.clone(),
                     function_arn: on_failure::function_arn(&f.dir),
@@ -321,7 +324,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                     batch_size: f.batch_size.unwrap_or(100),
                     maximum_retry_attempts: f.maximum_retry_attempts.unwrap_or(10),
                     handler,
-                    on_failure: stream_failures.clone(),
+                    on_failure,
                 });
                 tokio::spawn(streams::run_stream(
                     gw.clone(),

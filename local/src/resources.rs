@@ -79,6 +79,9 @@ pub struct FunctionDef {
     /// The SQS mapping's `ScalingConfig.MaximumConcurrency`.
     pub maximum_concurrency: Option<usize>,
     pub maximum_retry_attempts: Option<u32>,
+    /// A stream mapping's on-failure destination (`DestinationConfig.OnFailure`): a queue's
+    /// logical id.
+    pub on_failure: Option<String>,
     pub timeout_seconds: Option<u64>,
 }
 
