@@ -6,9 +6,7 @@ use campaign_shared::{AppState, telemetry};
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init_tracing();
     let state = AppState::from_env().await;
-    let sdk = state.aws.as_ref().expect("the functions run on AWS").sdk();
-    let endpoint = state.settings.ws_management_endpoint.as_deref();
-    let publisher = Publisher::new(Push::new(sdk, endpoint));
+    let publisher = Publisher::new(Push::of(&state));
     let (state, publisher) = (&state, &publisher);
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         stream_publisher::handler(state, publisher, event)

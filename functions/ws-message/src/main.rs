@@ -5,9 +5,7 @@ use campaign_shared::{AppState, telemetry};
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init_tracing();
     let state = AppState::from_env().await;
-    let sdk = state.aws.as_ref().expect("the functions run on AWS").sdk();
-    let endpoint = state.settings.ws_management_endpoint.as_deref();
-    let push = Push::new(sdk, endpoint);
+    let push = Push::of(&state);
     let (state, push) = (&state, &push);
     lambda_runtime::run(lambda_runtime::service_fn(move |event| {
         ws_message::handler(state, push, event)

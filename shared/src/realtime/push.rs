@@ -46,6 +46,12 @@ impl Push {
         }
     }
 
+    /// The deployed functions' client: the state's SDK config and `WS_MANAGEMENT_ENDPOINT`.
+    pub fn of(state: &crate::state::AppState) -> Self {
+        let sdk = state.aws.as_ref().expect("the functions run on AWS").sdk();
+        Self::new(sdk, state.settings.ws_management_endpoint.as_deref())
+    }
+
     /// The same client without the SDK's retries (standard mode: three attempts, up to 1 s and
     /// then 2 s apart): for a caller with its own bounded retries.
     pub fn without_sdk_retries(&self) -> Self {
