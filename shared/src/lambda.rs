@@ -207,67 +207,27 @@ pub fn record_span(change: &CampaignChange) -> tracing::Span {
     )
 }
 
-/// Runs `handler` on a stream batch. Records are grouped by campaign ([`group_by_campaign`]): one
-/// campaign's records run in order and its group stops at its first failure; different campaigns
-/// run concurrently (up to [`STREAM_CAMPAIGN_CONCURRENCY`]), so a batch of 100 records costs a
-/// few sequential round trips rather than 100 (one slow dependency call per record must not push
-/// the batch past the function timeout). The batch reports the earliest failed record: the event
-/// source retries from there, so nothing after it is skipped; records of other campaigns after
-/// it that succeeded run again, which every stream handler tolerates (at-least-once).
-pub async fn stream_batch<F, Fut>(event: StreamEvent, handler: F) -> DynamoDbEventResponse
+/// Runs the per-campaign groups of a stream batch ([`group_by_campaign`]), up to
+/// [`STREAM_CAMPAIGN_CONCURRENCY`] at once, so a batch of 100 records costs a few sequential
+/// round trips rather than 100 (one slow dependency call per record must not push the batch
+/// past the function timeout); each group runs its campaign's records in order and yields the
+/// position of its first failed record, if any. Answers the earliest of those: the event source
+/// retries from there ([`retry_from`]), so nothing after it is skipped; records of other
+/// campaigns after it that succeeded run again, which every stream handler tolerates
+/// (at-least-once).
+pub async fn run_campaign_groups<Fut>(runs: impl Iterator<Item = Fut>) -> Option<usize>
 where
-    F: Fn(CampaignChange) -> Fut,
-    Fut: Future<Output = Result<(), AppError>>,
+    Fut: Future<Output = Option<usize>>,
 {
-    let handler = &handler;
-    let runs = group_by_campaign(&event)
-        .into_iter()
-        .map(|group| async move {
-            for (pos, change) in group {
-                let span = record_span(&change);
-                let sequence = change.sequence_number.clone();
-                let result = AssertUnwindSafe(handler(change).instrument(span.clone()))
-                    .catch_unwind()
-                    .await;
-                let _e = span.enter();
-                match result {
-                    Ok(Ok(())) => continue,
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "stream record failed; retrying from here")
-                    }
-                    Err(_) => tracing::error!("stream handler panicked; retrying from here"),
-                }
-                return Some((pos, sequence));
-            }
-            None
-        });
-    run_campaign_groups(runs).await
-}
-
-/// Runs the per-campaign groups of a stream batch, up to [`STREAM_CAMPAIGN_CONCURRENCY`] at
-/// once; each yields the position and sequence number of its first failed record, if any. The
-/// response reports the earliest of those, from which the event source retries.
-pub async fn run_campaign_groups<Fut>(runs: impl Iterator<Item = Fut>) -> DynamoDbEventResponse
-where
-    Fut: Future<Output = Option<(usize, Option<String>)>>,
-{
-    let failed: Vec<Option<(usize, Option<String>)>> = futures_util::stream::iter(runs)
+    let failed: Vec<Option<usize>> = futures_util::stream::iter(runs)
         .buffer_unordered(STREAM_CAMPAIGN_CONCURRENCY)
         .collect()
         .await;
-    let mut response = DynamoDbEventResponse::default();
-    if let Some((_, sequence)) = failed.into_iter().flatten().min_by_key(|(pos, _)| *pos) {
-        let mut f = DynamoDbBatchItemFailure::default();
-        f.item_identifier = sequence;
-        response.batch_item_failures.push(f);
-    }
-    response
+    failed.into_iter().flatten().min()
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
     use crate::domain::{CampaignConfig, Mode};
 
@@ -291,10 +251,10 @@ mod tests {
         )
     }
 
-    /// Campaign `b` fails at its second record: the batch reports that record; `a`'s records
-    /// all ran, `b`'s third did not (its order is kept), and nothing before the failure is lost.
+    /// Campaign `b` fails at its second record (sequence 4) and `a` at its third (5), `b`'s group
+    /// finishing first: the batch reports the earliest failed record, sequence 4.
     #[tokio::test]
-    async fn stream_batch_keeps_order_per_campaign_and_reports_the_earliest_failure() {
+    async fn the_batch_is_retried_from_the_earliest_failed_record() {
         let (a, b) = (campaign(), campaign());
         let mut event = StreamEvent::default();
         event.records = vec![
@@ -305,26 +265,25 @@ mod tests {
             record(&a, 5),
             record(&b, 6),
         ];
-        let ran = Mutex::new(Vec::new());
-        let response = stream_batch(event, |change| {
-            let seq: u64 = change.sequence_number.clone().unwrap().parse().unwrap();
-            ran.lock().unwrap().push(seq);
-            async move {
-                if seq == 4 {
-                    Err(AppError::internal("boom"))
-                } else {
-                    Ok(())
-                }
+        let groups = group_by_campaign(&event);
+        assert_eq!(groups.len(), 2);
+        let runs = groups.into_iter().map(|group| async move {
+            let failing =
+                |(_, c): &&Positioned| matches!(c.sequence_number.as_deref(), Some("4" | "5"));
+            let first = group.iter().find(failing).map(|(pos, _)| *pos);
+            if first == Some(4) {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
-        })
-        .await;
-        let mut ran = ran.into_inner().unwrap();
-        ran.sort();
-        assert_eq!(ran, vec![1, 2, 3, 4, 5]);
+            first
+        });
+        let failed_at = run_campaign_groups(runs).await;
+        assert_eq!(failed_at, Some(3));
+        let response = retry_from(&event, failed_at);
         assert_eq!(response.batch_item_failures.len(), 1);
         assert_eq!(
             response.batch_item_failures[0].item_identifier.as_deref(),
             Some("4")
         );
+        assert!(retry_from(&event, None).batch_item_failures.is_empty());
     }
 }

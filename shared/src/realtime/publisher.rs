@@ -116,8 +116,8 @@ impl Publisher {
     /// not hold back the others. A failed record stops its campaign's group; the batch reports
     /// the earliest failed record, from which the stream retries (every record before it has
     /// succeeded; records after it that succeeded are sent again, and clients drop what they
-    /// already applied). An unreadable record is logged and skipped, as in
-    /// [`crate::lambda::stream_batch`].
+    /// already applied). An unreadable record is logged and skipped
+    /// ([`crate::lambda::group_by_campaign`]).
     pub async fn handle_batch(
         &self,
         state: &AppState,
@@ -127,11 +127,12 @@ impl Publisher {
         let runs = crate::lambda::group_by_campaign(&event)
             .into_iter()
             .map(|group| self.publish_group(state, group, &batch));
-        crate::lambda::run_campaign_groups(runs).await
+        let failed_at = crate::lambda::run_campaign_groups(runs).await;
+        crate::lambda::retry_from(&event, failed_at)
     }
 
-    /// One campaign's records of a batch, in order; the position and sequence number of the
-    /// record that failed, if one did. The subscribers are read once for the group: a connection
+    /// One campaign's records of a batch, in order; the position of the record that failed, if
+    /// one did. The subscribers are read once for the group: a connection
     /// that subscribes later read the campaign's status after every record of the batch was
     /// committed, so it has nothing to miss (the owner's topic: once per batch, `batch`).
     async fn publish_group(
@@ -139,7 +140,7 @@ impl Publisher {
         state: &AppState,
         group: Vec<crate::lambda::Positioned>,
         batch: &BatchSubscribers,
-    ) -> Option<(usize, Option<String>)> {
+    ) -> Option<usize> {
         let mut subscribers = None;
         // A progress event that a later record of this batch supersedes (newer progress, or the
         // phase's end) is not pushed: when the publisher falls behind, it catches up with one
@@ -165,7 +166,6 @@ impl Publisher {
             let superseded: Vec<PhaseName> =
                 phase_updates[i + 1..].iter().flatten().copied().collect();
             let span = crate::lambda::record_span(&change);
-            let sequence = change.sequence_number.clone();
             let run = self
                 .publish(state, change, &superseded, &mut subscribers, batch)
                 .instrument(span.clone());
@@ -175,11 +175,11 @@ impl Publisher {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "stream record failed; retrying from here");
-                    return Some((pos, sequence));
+                    return Some(pos);
                 }
                 Err(_) => {
                     tracing::error!("publisher panicked; retrying from here");
-                    return Some((pos, sequence));
+                    return Some(pos);
                 }
             }
         }
