@@ -66,18 +66,14 @@ async fn forget_gone(
     except: &str,
 ) -> Result<usize, AppError> {
     let settled_before = Utc::now() - chrono::Duration::seconds(CONNECT_SETTLE_SECONDS);
-    let ids = state.ws.owner_connections(owner).await?;
-    let reads = ids
-        .iter()
-        .filter(|id| id.as_str() != except)
-        .map(|id| state.ws.get_connection(id));
-    let mut settled = Vec::new();
-    for read in futures_util::future::join_all(reads).await {
-        match read? {
-            Some(c) if c.connected_at <= settled_before => settled.push(c.connection_id),
-            _ => {}
-        }
-    }
+    let settled: Vec<String> = state
+        .ws
+        .owner_connections(owner)
+        .await?
+        .into_iter()
+        .filter(|c| c.connection_id != except && c.connected_at <= settled_before)
+        .map(|c| c.connection_id)
+        .collect();
     let answers =
         futures_util::future::join_all(settled.iter().map(|id| liveness.is_gone(id))).await;
     let mut forgotten = 0;

@@ -153,10 +153,9 @@ impl DynamoWs {
     /// Removes from the owner's set the connections that ended without a `$disconnect` (their
     /// item is gone or expired); returns how many.
     async fn prune(&self, owner: &str, now: i64) -> Result<usize, AppError> {
-        let ids = self.owner_set(owner).await?;
         let mut dead = Vec::new();
-        for id in ids {
-            match self.get_connection(&id).await? {
+        for (id, record) in self.owner_records(owner).await? {
+            match record {
                 Some(c) if c.expires_at > now => {}
                 _ => dead.push(id),
             }
@@ -165,6 +164,20 @@ impl DynamoWs {
             self.remove_from_owner(owner, dead.clone()).await?;
         }
         Ok(dead.len())
+    }
+
+    /// Each id of the owner's set with its connection item, if that still exists (read at once).
+    async fn owner_records(
+        &self,
+        owner: &str,
+    ) -> Result<Vec<(String, Option<Connection>)>, AppError> {
+        let ids = self.owner_set(owner).await?;
+        let reads = ids.iter().map(|id| self.get_connection(id));
+        let records = futures_util::future::join_all(reads).await;
+        ids.into_iter()
+            .zip(records)
+            .map(|(id, record)| Ok((id, record?)))
+            .collect()
     }
 
     /// The owner's set of connection ids (empty when it has none).
@@ -271,8 +284,11 @@ impl WsStore for DynamoWs {
         })
     }
 
-    fn owner_connections<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<String>> {
-        Box::pin(self.owner_set(owner))
+    fn owner_connections<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<Connection>> {
+        Box::pin(async move {
+            let records = self.owner_records(owner).await?;
+            Ok(records.into_iter().filter_map(|(_, c)| c).collect())
+        })
     }
 
     fn subscribe<'a>(

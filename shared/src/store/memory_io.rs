@@ -33,14 +33,14 @@ impl WsStore for Memory {
         ready(Ok(lock(&self.connections).get(id).cloned()))
     }
 
-    fn owner_connections<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<String>> {
-        let mut ids: Vec<String> = lock(&self.connections)
+    fn owner_connections<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<Connection>> {
+        let mut owned: Vec<Connection> = lock(&self.connections)
             .values()
             .filter(|c| c.owner_id == owner)
-            .map(|c| c.connection_id.clone())
+            .cloned()
             .collect();
-        ids.sort();
-        ready(Ok(ids))
+        owned.sort_by(|a, b| a.connection_id.cmp(&b.connection_id));
+        ready(Ok(owned))
     }
 
     fn subscribe<'a>(

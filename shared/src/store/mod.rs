@@ -200,8 +200,8 @@ pub trait WsStore: Send + Sync {
     /// connections that ended without a `$disconnect` (gone or expired) do not count.
     fn connect<'a>(&'a self, c: &'a Connection, limit: u64, now: i64) -> StoreFuture<'a, bool>;
     fn get_connection<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<Connection>>;
-    /// The ids of the connections recorded for `owner` (live, expired or gone alike).
-    fn owner_connections<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<String>>;
+    /// The connections recorded for `owner` (live, expired or gone alike).
+    fn owner_connections<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<Connection>>;
     fn subscribe<'a>(
         &'a self,
         connection: &'a str,
