@@ -5,6 +5,8 @@ read, an SQS race); run by `make test`'s Python checks."""
 import sys
 import threading
 
+import moto_expressions
+import moto_items
 import moto_patches  # noqa: F401 - applies the patches under test
 
 def run():
@@ -80,11 +82,13 @@ def run():
     failures += _meter_self_test()
     failures += _sqs_recount_self_test()
     failures += _fast_requests_self_test()
+    failures += moto_expressions.self_test()
+    failures += moto_items.self_test()
     for failure in failures:
         print(f"moto_server self-test: {failure}", file=sys.stderr)
     if failures:
         sys.exit(1)
-    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, data-plane requests read as moto reads them, request units metered only when on")
+    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, data-plane requests read as moto reads them, expressions parsed once per distinct input, items built and written out as moto does in linear time, request units metered only when on")
 
 
 def _query_self_test():

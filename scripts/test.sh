@@ -62,7 +62,7 @@ python_checks() {
   log "SAM template: cfn-lint, infra/resources.json generated from it, the design rules"
   "$VENV/bin/python" scripts/check_template.py
   "$VENV/bin/python" scripts/check_template.py --self-test
-  log "moto patches: transactions, queries, SQS queues (scripts/moto_server.py --self-test)"
+  log "moto patches: transactions, queries, SQS queues, expressions, items (scripts/moto_server.py --self-test)"
   "$VENV/bin/python" scripts/moto_server.py --self-test
   log "infrastructure scan: checkov over infra/template.yaml (0 unexplained findings)"
   scripts/checkov.sh
