@@ -195,7 +195,6 @@ def main(argv):
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     parser.add_argument("--threads", type=int, default=32)
-    parser.add_argument("--switch-interval", type=float, default=None)
     parser.add_argument("--werkzeug", action="store_true", help="moto's own CLI (werkzeug)")
     parser.add_argument("--slow-json", action="store_true", help="moto's own serializer and request parser")
     parser.add_argument(
@@ -206,8 +205,6 @@ def main(argv):
     )
     args = parser.parse_args(argv)
     ITERATOR_LIFETIME_SECONDS = args.iterator_lifetime
-    if args.switch_interval:
-        sys.setswitchinterval(args.switch_interval)
     _bound_stream_iterators()
     if not args.slow_json:
         _fast_json()

@@ -39,7 +39,7 @@ start() {
 # MOTO_SERVER_ARGS: extra arguments of scripts/moto_server.py (e.g. --werkzeug, for comparisons).
 start_moto() {
   # shellcheck disable=SC2086
-  start_bg moto "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" ${MOTO_SERVER_ARGS:-} ${MOTO_DDB_ARGS:-}
+  start_bg moto "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$MOTO_PORT" ${MOTO_SERVER_ARGS:-}
   # shellcheck disable=SC2086
   start_bg moto-sqs "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$MOTO_SQS_PORT" ${MOTO_SERVER_ARGS:-}
   wait_for "$AWS_ENDPOINT_URL/moto-api/" 60
