@@ -83,12 +83,13 @@ def run():
     failures += _sqs_recount_self_test()
     failures += _fast_requests_self_test()
     failures += moto_expressions.self_test()
+    failures += _answers_self_test()
     failures += moto_items.self_test()
     for failure in failures:
         print(f"moto_server self-test: {failure}", file=sys.stderr)
     if failures:
         sys.exit(1)
-    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, data-plane requests read as moto reads them, expressions parsed once per distinct input, items built and written out as moto does in linear time, request units metered only when on")
+    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, data-plane requests read as moto reads them, JSON answers not searched for XML, expressions parsed once per distinct input, items built and written out as moto does in linear time, request units metered only when on")
 
 
 def _query_self_test():
@@ -384,4 +385,35 @@ def _fast_requests_self_test():
                 failures.append(f"fast requests: {op} read as {fast}, moto reads {handler.params}")
     finally:
         DynamoHandler.parse_parameters = original
+    return failures
+
+
+def _answers_self_test():
+    """A JSON answer is not searched for the XML request id element, and keeps its body; an XML
+    answer gets the request id; both get the request id header."""
+    import re
+
+    from moto.core import responses
+
+    searched = []
+    sub = re.sub
+
+    def counted(pattern, repl, string, *args, **kwargs):
+        searched.append(len(string))
+        return sub(pattern, repl, string, *args, **kwargs)
+
+    responses.re.sub = counted
+    failures = []
+    try:
+        body = '{"Item": {"id": {"S": "' + "x" * 10000 + '"}}}'
+        headers, out = responses.BaseResponse._enrich_response({"status": 200}, body)
+        if out != body or any(n >= len(body) for n in searched):
+            failures.append("answers: a JSON answer was searched for <RequestId> or changed")
+        if not headers.get("x-amzn-requestid") or headers.get("status") != "200":
+            failures.append(f"answers: a JSON answer's headers are {headers}")
+        headers, out = responses.BaseResponse._enrich_response({}, "<R><RequestId>old</RequestId></R>")
+        if out != f"<R><RequestId>{headers.get('x-amzn-requestid')}</RequestId></R>":
+            failures.append(f"answers: an XML answer's request id is not the header's: {out} {headers}")
+    finally:
+        responses.re.sub = sub
     return failures
