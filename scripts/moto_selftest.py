@@ -84,12 +84,13 @@ def run():
     failures += _fast_requests_self_test()
     failures += moto_expressions.self_test()
     failures += _answers_self_test()
+    failures += _direct_self_test()
     failures += moto_items.self_test()
     for failure in failures:
         print(f"moto_server self-test: {failure}", file=sys.stderr)
     if failures:
         sys.exit(1)
-    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, data-plane requests read as moto reads them, JSON answers not searched for XML, expressions parsed once per distinct input, items built and written out as moto does in linear time, request units metered only when on")
+    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, data-plane requests read as moto reads them, JSON answers not searched for XML, DynamoDB requests answered without Flask as with it, expressions parsed once per distinct input, items built and written out as moto does in linear time, request units metered only when on")
 
 
 def _query_self_test():
@@ -416,4 +417,70 @@ def _answers_self_test():
             failures.append(f"answers: an XML answer's request id is not the header's: {out} {headers}")
     finally:
         responses.re.sub = sub
+    return failures
+
+
+def _direct_self_test():
+    """moto_server's direct DynamoDB path answers as moto's Flask app answers (status, body,
+    content type), errors included, and leaves every other request to the app."""
+    import json
+
+    import moto_server
+    from werkzeug.test import EnvironBuilder
+
+    flask_app = moto_server._dispatcher()
+    passed = []
+
+    def app(environ, start_response):
+        passed.append(environ.get("HTTP_X_AMZ_TARGET"))
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("AmazonSQS."):
+            start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0")])
+            return [b"{}"]
+        return flask_app(environ, start_response)
+
+    direct = moto_server._direct(app)
+
+    def call(wsgi, target, body):
+        environ = EnvironBuilder(
+            method="POST",
+            path="/",
+            data=json.dumps(body).encode(),
+            headers={
+                "X-Amz-Target": target,
+                "Content-Type": "application/x-amz-json-1.0",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+            },
+        ).get_environ()
+        out = {}
+        data = b"".join(wsgi(environ, lambda s, h, e=None: out.update(status=s, headers=dict(h))))
+        return out["status"], out["headers"].get("Content-Type"), json.loads(data or b"null")
+
+    ddb = "DynamoDB_20120810."
+    call(flask_app, ddb + "CreateTable", {
+        "TableName": "direct", "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    })
+    call(flask_app, ddb + "PutItem", {"TableName": "direct", "Item": {"id": {"S": "a"}, "n": {"N": "1"}, "l": {"L": [{"M": {"x": {"S": "y"}}}]}}})
+    reads = [
+        (ddb + "GetItem", {"TableName": "direct", "Key": {"id": {"S": "a"}}, "ConsistentRead": True}),
+        (ddb + "GetItem", {"TableName": "missing", "Key": {"id": {"S": "a"}}}),
+        (ddb + "Query", {"TableName": "direct", "KeyConditionExpression": "id = :i", "ExpressionAttributeValues": {":i": {"S": "a"}}}),
+        (ddb + "PutItem", {"TableName": "direct", "Item": {"id": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(id)"}),
+        (ddb + "DescribeTable", {"TableName": "direct"}),
+        ("DynamoDBStreams_20120810.ListStreams", {"TableName": "direct"}),
+    ]
+    failures = []
+    for target, body in reads:
+        passed.clear()
+        mine, theirs = call(direct, target, body), call(flask_app, target, body)
+        if passed:
+            failures.append(f"direct: {target} went through the Flask app")
+        if mine != theirs:
+            failures.append(f"direct: {target} answered {mine}, moto's app {theirs}")
+    passed.clear()
+    call(direct, "AmazonSQS.ListQueues", {})
+    if passed != ["AmazonSQS.ListQueues"]:
+        failures.append("direct: an SQS request did not go to moto's app")
     return failures
