@@ -90,7 +90,7 @@ def run():
         print(f"moto_server self-test: {failure}", file=sys.stderr)
     if failures:
         sys.exit(1)
-    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, data-plane requests read as moto reads them, JSON answers not searched for XML, DynamoDB requests answered without Flask as with it, expressions parsed once per distinct input, items built and written out as moto does in linear time, request units metered only when on")
+    print("moto_server self-test: transactions put back only what they named, queries read only their key, SQS queues take each message once and receive without recounting, data-plane requests read as moto reads them, JSON answers not searched for XML, DynamoDB and SQS requests answered without Flask as with it, expressions parsed once per distinct input, items built and written out as moto does in linear time, request units metered only when on")
 
 
 def _query_self_test():
@@ -421,8 +421,9 @@ def _answers_self_test():
 
 
 def _direct_self_test():
-    """moto_server's direct DynamoDB path answers as moto's Flask app answers (status, body,
-    content type), errors included, and leaves every other request to the app."""
+    """moto_server's direct path answers DynamoDB, Streams and SQS JSON requests as moto's Flask
+    app answers them (status, body, content type), errors included, and leaves every other
+    request to the app."""
     import json
 
     import moto_server
@@ -433,14 +434,16 @@ def _direct_self_test():
 
     def app(environ, start_response):
         passed.append(environ.get("HTTP_X_AMZ_TARGET"))
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("AmazonSQS."):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("Other_"):
             start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0")])
             return [b"{}"]
         return flask_app(environ, start_response)
 
     direct = moto_server._direct(app)
 
-    def call(wsgi, target, body):
+    ddb_auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0"
+
+    def call(wsgi, target, body, auth=ddb_auth):
         environ = EnvironBuilder(
             method="POST",
             path="/",
@@ -448,7 +451,7 @@ def _direct_self_test():
             headers={
                 "X-Amz-Target": target,
                 "Content-Type": "application/x-amz-json-1.0",
-                "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+                "Authorization": auth,
             },
         ).get_environ()
         out = {}
@@ -479,8 +482,23 @@ def _direct_self_test():
             failures.append(f"direct: {target} went through the Flask app")
         if mine != theirs:
             failures.append(f"direct: {target} answered {mine}, moto's app {theirs}")
+    sqs = "AmazonSQS."
+    sqs_auth = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=0"
+    url = call(flask_app, sqs + "CreateQueue", {"QueueName": "direct"}, sqs_auth)[2]["QueueUrl"]
+    for target, body in [
+        (sqs + "GetQueueUrl", {"QueueName": "direct"}),
+        (sqs + "GetQueueUrl", {"QueueName": "missing"}),
+        (sqs + "ReceiveMessage", {"QueueUrl": url, "WaitTimeSeconds": 0}),
+        (sqs + "GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["ApproximateNumberOfMessages"]}),
+    ]:
+        passed.clear()
+        mine, theirs = call(direct, target, body, sqs_auth), call(flask_app, target, body, sqs_auth)
+        if passed:
+            failures.append(f"direct: {target} went through the Flask app")
+        if mine != theirs:
+            failures.append(f"direct: {target} answered {mine}, moto's app {theirs}")
     passed.clear()
-    call(direct, "AmazonSQS.ListQueues", {})
-    if passed != ["AmazonSQS.ListQueues"]:
-        failures.append("direct: an SQS request did not go to moto's app")
+    call(direct, "Other_20200101.Something", {})
+    if passed != ["Other_20200101.Something"]:
+        failures.append("direct: a request of another service did not go to moto's app")
     return failures

@@ -182,21 +182,27 @@ def _dispatcher():
 
 
 def _direct(app):
-    """WSGI: DynamoDB and DynamoDB Streams requests (`POST /` with their `X-Amz-Target`) handed
-    to moto's handler as moto's Flask view hands them (`convert_to_flask_response`: the same
-    request class, URL and headers, the same answer), without the domain dispatcher and Flask's
-    request cycle around it: 12 % of moto's DynamoDB CPU under the 50-wizard load. Everything
-    else (SQS, moto's own API, any other path) goes through `app` as before. No CORS headers on
-    these answers: no browser talks to moto."""
+    """WSGI: DynamoDB, DynamoDB Streams and SQS JSON requests (`POST /` with their
+    `X-Amz-Target`) handed to moto's handler as moto's Flask view hands them
+    (`convert_to_flask_response`: the same request class, URL and headers, the same answer),
+    without the domain dispatcher and Flask's request cycle around it: 12 % of moto's DynamoDB
+    CPU under the 50-wizard load. Everything else (SQS's query protocol, a queue URL path, moto's
+    own API) goes through `app` as before. No CORS headers on these answers: no browser talks to
+    moto."""
     from botocore.exceptions import ClientError
     from moto.core.utils import normalize_request
     from moto.dynamodb.responses import DynamoHandler
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
     from moto.moto_api import recorder
     from moto.moto_server.werkzeug_app import BackendRequest
+    from moto.sqs.responses import SQSResponse
     from werkzeug.wrappers import Response
 
-    handlers = {"DynamoDB_20120810": DynamoHandler.dispatch, "DynamoDBStreams_20120810": DynamoDBStreamsHandler.dispatch}
+    handlers = {
+        "DynamoDB_20120810": DynamoHandler.dispatch,
+        "DynamoDBStreams_20120810": DynamoDBStreamsHandler.dispatch,
+        "AmazonSQS": SQSResponse.dispatch,
+    }
 
     def direct(environ, start_response):
         dispatch = handlers.get(environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[0])
