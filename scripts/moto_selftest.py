@@ -410,7 +410,7 @@ def _answers_self_test():
         headers, out = responses.BaseResponse._enrich_response({"status": 200}, body)
         if out != body or any(n >= len(body) for n in searched):
             failures.append("answers: a JSON answer was searched for <RequestId> or changed")
-        if not headers.get("x-amzn-requestid") or headers.get("status") != "200":
+        if len(headers.get("x-amzn-requestid", "")) != 52 or headers.get("status") != "200":
             failures.append(f"answers: a JSON answer's headers are {headers}")
         headers, out = responses.BaseResponse._enrich_response({}, "<R><RequestId>old</RequestId></R>")
         if out != f"<R><RequestId>{headers.get('x-amzn-requestid')}</RequestId></R>":
