@@ -22,7 +22,7 @@ use crate::store::{IdempotencyClaim, IdempotencyRecord, StoredResponse, Usage, W
 
 /// How long a claimed key stays `IN_PROGRESS` if its request dies (the API times out at 10 s).
 pub const LOCK_SECONDS: i64 = 30;
-pub const TTL_SECONDS: i64 = 24 * 3600;
+pub const TTL_SECONDS: i64 = crate::store::IDEMPOTENCY_TTL_SECONDS;
 
 /// What a create answered.
 #[derive(Debug)]

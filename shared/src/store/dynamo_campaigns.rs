@@ -4,13 +4,17 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue as Av, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue as Av, Delete, Put, TransactWriteItem};
 use uuid::Uuid;
 
 use super::aws::Aws;
 use super::cursor::{self, Item};
+use super::dynamo_idempotency::{RecordStatus, StoredRecord};
 use super::dynamo_quota::{read_usage, transact};
-use super::{CampaignStore, IdempotencyClaim, Page, StoreFuture, StoredResponse, Usage, Write};
+use super::{
+    CampaignStore, IDEMPOTENCY_TTL_SECONDS, IdempotencyClaim, Page, StoreFuture, StoredResponse,
+    Usage, Write,
+};
 use crate::domain::Campaign;
 use crate::error::{AppError, classify_sdk_error};
 
@@ -264,27 +268,36 @@ impl CampaignStore for DynamoCampaigns {
         usage: &'a Usage,
     ) -> StoreFuture<'a, Write> {
         Box::pin(async move {
-            let headers = serde_json::to_string(&response.headers).map_err(AppError::internal)?;
-            let complete = Update::builder()
+            // The completed record replaces the claim whole (a Put, not a five-attribute
+            // Update: the same write, and a fifth of what moto spent on a create, issue 19), on
+            // the claim's own condition. Its 24 h count from the completion.
+            let now = chrono::Utc::now().timestamp();
+            let record = StoredRecord {
+                pk: claim.pk.clone(),
+                status: RecordStatus::Completed,
+                hash: claim.hash.clone(),
+                claim_token: claim.token.clone(),
+                lock_expires_at: now,
+                expires_at: now + IDEMPOTENCY_TTL_SECONDS,
+                response_status: Some(response.status),
+                body: Some(response.body.clone()),
+                headers: Some(
+                    serde_json::to_string(&response.headers).map_err(AppError::internal)?,
+                ),
+                campaign_id: Some(campaign.id.to_string()),
+            };
+            let complete = Put::builder()
                 .table_name(&self.idempotency_table)
-                .key("pk", s(&claim.pk))
-                .update_expression(
-                    "SET #st = :done, body = :body, headers = :headers, responseStatus = :rs, campaignId = :id",
-                )
+                .set_item(Some(to_item(&record)?))
                 .condition_expression("#st = :inprogress AND claimToken = :token")
                 .expression_attribute_names("#st", "status")
-                .expression_attribute_values(":done", s("COMPLETED"))
                 .expression_attribute_values(":inprogress", s("IN_PROGRESS"))
                 .expression_attribute_values(":token", s(&claim.token))
-                .expression_attribute_values(":body", s(&response.body))
-                .expression_attribute_values(":headers", s(headers))
-                .expression_attribute_values(":rs", Av::N(response.status.to_string()))
-                .expression_attribute_values(":id", s(campaign.id.to_string()))
                 .build()
                 .map_err(AppError::internal)?;
             let ops = vec![
                 self.put_op(campaign, None)?,
-                TransactWriteItem::builder().update(complete).build(),
+                TransactWriteItem::builder().put(complete).build(),
             ];
             transact(&self.aws, &self.quotas_table, ops, usage).await
         })

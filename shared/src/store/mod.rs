@@ -139,6 +139,9 @@ pub trait ChunkStore: Send + Sync {
     fn delete_all(&self, campaign: Uuid) -> StoreFuture<'_, ()>;
 }
 
+/// How long an idempotency key's record answers repeats (API.md: "within 24 h").
+pub const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
+
 /// A claimed `(owner, Idempotency-Key)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyClaim {
