@@ -268,9 +268,9 @@ impl CampaignStore for DynamoCampaigns {
         usage: &'a Usage,
     ) -> StoreFuture<'a, Write> {
         Box::pin(async move {
-            // The completed record replaces the claim whole (a Put, not a five-attribute
-            // Update: the same write, and a fifth of what moto spent on a create, issue 19), on
-            // the claim's own condition. Its 24 h count from the completion.
+            // The completed record replaces the claim whole, on the claim's own condition: a
+            // Put, not a five-attribute Update (the same write, and no update expression for
+            // moto to parse; decision 51). Its 24 h count from the completion.
             let now = chrono::Utc::now().timestamp();
             let record = StoredRecord {
                 pk: claim.pk.clone(),
