@@ -111,13 +111,6 @@ pub fn in_flight(c: &Campaign) -> Vec<Dispatch> {
     out
 }
 
-pub async fn send(state: &AppState, dispatch: &Dispatch) -> Result<(), AppError> {
-    match dispatch {
-        Dispatch::Work(m) => state.queues.send_work(m).await,
-        Dispatch::AutoStart(m, delay) => state.queues.send_auto_start(m, *delay).await,
-    }
-}
-
 /// Pure: what one campaign's changes of a batch (in stream order) call for, each message with
 /// the position of the change that called for it. A message the campaign's latest image in the
 /// batch no longer has in flight ([`in_flight`]: its chunk was done, its request answered, the

@@ -21,7 +21,7 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::dispatch::{in_flight, send};
+use super::dispatch::in_flight;
 use super::write::mutate;
 use crate::domain::campaign::SWEEP_SHARDS;
 use crate::domain::{
@@ -212,7 +212,7 @@ async fn redrive_with(
         telemetry::recovered(why.as_str());
         if what != Redrive::Stalled {
             for d in in_flight(&campaign) {
-                send(state, &d).await?;
+                state.queues.send_dispatch(&d).await?;
             }
         }
         tracing::warn!(campaignId = %id, %phase, reason = why.as_str(), ?what, "re-drive");

@@ -2,8 +2,6 @@
 
 use aws_lambda_events::dynamodb::EventRecord;
 
-use futures_util::future::BoxFuture;
-
 use super::memory::{Memory, Sent, lock, ready};
 use super::streams::BatchInfo;
 use super::{
@@ -13,7 +11,7 @@ use super::{
 use std::sync::atomic::Ordering;
 
 use crate::error::AppError;
-use crate::messages::{AutoStartMessage, Dispatch, PhaseWorkMessage};
+use crate::messages::{AutoStartMessage, PhaseWorkMessage};
 
 impl WsStore for Memory {
     fn connect<'a>(&'a self, c: &'a Connection, limit: u64, now: i64) -> StoreFuture<'a, bool> {
@@ -151,22 +149,6 @@ impl Queues for Memory {
 
     fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()> {
         self.send(Sent::Work(m.clone()))
-    }
-
-    fn send_all<'a>(
-        &'a self,
-        messages: &'a [Dispatch],
-    ) -> BoxFuture<'a, Vec<Result<(), AppError>>> {
-        Box::pin(async move {
-            let mut out = Vec::with_capacity(messages.len());
-            for d in messages {
-                out.push(match d {
-                    Dispatch::Work(m) => self.send(Sent::Work(m.clone())).await,
-                    Dispatch::AutoStart(m, _) => self.send(Sent::AutoStart(m.clone())).await,
-                });
-            }
-            out
-        })
     }
 
     fn retry_later<'a>(

@@ -244,11 +244,28 @@ pub trait Queues: Send + Sync {
         delay_seconds: i32,
     ) -> StoreFuture<'a, ()>;
     fn send_work<'a>(&'a self, m: &'a PhaseWorkMessage) -> StoreFuture<'a, ()>;
+    /// Sends one message to its queue.
+    fn send_dispatch<'a>(&'a self, d: &'a Dispatch) -> StoreFuture<'a, ()> {
+        match d {
+            Dispatch::Work(m) => self.send_work(m),
+            Dispatch::AutoStart(m, delay) => self.send_auto_start(m, *delay),
+        }
+    }
     /// Sends `messages` (to either queue) in as few requests as it can: SQS `SendMessageBatch`,
-    /// ten to a request. Answers, for each message in order, whether it was sent; a request that
-    /// failed as a whole fails each of its messages.
-    fn send_all<'a>(&'a self, messages: &'a [Dispatch])
-    -> BoxFuture<'a, Vec<Result<(), AppError>>>;
+    /// ten to a request; a store without batches, one at a time. Answers, for each message in
+    /// order, whether it was sent; a request that failed as a whole fails each of its messages.
+    fn send_all<'a>(
+        &'a self,
+        messages: &'a [Dispatch],
+    ) -> BoxFuture<'a, Vec<Result<(), AppError>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(messages.len());
+            for d in messages {
+                out.push(self.send_dispatch(d).await);
+            }
+            out
+        })
+    }
     /// Hides a received message for `seconds` (its retry backoff).
     fn retry_later<'a>(
         &'a self,
