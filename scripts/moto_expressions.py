@@ -27,9 +27,9 @@ import copy
 import json
 import threading
 
-CACHE_SIZE = 512
+import moto_items
 
-_ATOMS = (str, int, float, bool, type(None))
+CACHE_SIZE = 512
 
 
 class _Cache:
@@ -70,7 +70,7 @@ def clone(node, parent=None):
     children = attrs.get("children")
     if isinstance(children, list):
         attrs["children"] = [
-            clone(c, new) if isinstance(c, Node) else c if isinstance(c, _ATOMS) else copy.deepcopy(c)
+            clone(c, new) if isinstance(c, Node) else moto_items.plain(c)
             for c in children
         ]
     return new

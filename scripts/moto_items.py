@@ -27,7 +27,8 @@ import copy
 _ATOMS = (str, bytes, int, float, bool, type(None))
 
 
-def _plain(value):
+def plain(value):
+    """`copy.deepcopy(value)`, without its call for the immutable values it would share anyway."""
     return value if isinstance(value, _ATOMS) else copy.deepcopy(value)
 
 
@@ -49,11 +50,11 @@ def install():
     def to_regular_json(self):
         value = self.value
         if isinstance(value, dict):
-            value = {k: v.to_regular_json() if isinstance(v, DynamoType) else _plain(v) for k, v in value.items()}
+            value = {k: v.to_regular_json() if isinstance(v, DynamoType) else plain(v) for k, v in value.items()}
         elif isinstance(value, list):
-            value = [v.to_regular_json() if isinstance(v, DynamoType) else _plain(v) for v in value]
+            value = [v.to_regular_json() if isinstance(v, DynamoType) else plain(v) for v in value]
         else:
-            value = _plain(value)
+            value = plain(value)
         if self.is_binary() and isinstance(value, str):
             value = base64.b64decode(value)
         return {self.type: value}
